@@ -1,0 +1,131 @@
+package redpack
+
+import (
+	"crypto/rand"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Bill numbers (mch_billno)
+//
+// A generated bill number is
+//
+//	prefix (mch_id, at most its last 10 characters) + yyyymmdd + NN + SSSSSSSS
+//
+// 28 characters for a 10-digit mch_id: the date is China Standard Time,
+// NN is the node id (00–99, WithNodeID) and SSSSSSSS the millisecond of that
+// day (0–86,399,999) taken from a logical clock.
+//
+// Collision analysis. The logical clock of a (prefix, node) pair is one
+// process-wide counter in Unix milliseconds that only moves forward: each
+// number takes max(now, last+1). So within a process two numbers are never
+// equal, however many Clients share the merchant and node, whatever the
+// goroutines do, and across midnight (date and millisecond are together a
+// one-to-one image of the logical instant). Distinct processes that send for
+// the same merchant at the same time are kept apart by distinct node ids: the
+// NN digits differ. A restarted process with the same node id starts from the
+// wall clock again, so it cannot repeat a number of its predecessor unless
+// (a) the predecessor issued more than 1,000 numbers a second for long
+// enough to run ahead of the wall clock, and the restart came before the
+// wall clock caught up (at the default 30 sends a second it never runs
+// ahead), or (b) the wall clock was stepped back across the restart. Both are
+// documented limits; a merchant that needs more supplies its own BillNo.
+//
+// A mch_id longer than 10 characters is cut to its last 10: the prefix only
+// makes numbers readable, uniqueness comes from date, node and millisecond,
+// and a merchant's numbers need only be unique within that merchant.
+
+const (
+	billNoMaxLen    = 28
+	billNoPrefixMax = billNoMaxLen - 18 // 8 date digits + 2 node + 8 ms
+	// MaxNodeID is the largest node id WithNodeID accepts.
+	MaxNodeID = 99
+)
+
+// cst is China Standard Time, a fixed +08:00 zone (no tzdata needed).
+var cst = time.FixedZone("CST", 8*60*60)
+
+// billClocks holds one logical clock per (prefix, node), process-wide, so
+// that several Clients of one merchant never issue the same number.
+var billClocks sync.Map // string -> *atomic.Int64
+
+type billNoGen struct {
+	prefix string
+	node   [2]byte
+	last   *atomic.Int64
+	now    func() time.Time
+}
+
+func newBillNoGen(mchID string, node int, now func() time.Time) *billNoGen {
+	prefix := mchID
+	if len(prefix) > billNoPrefixMax {
+		prefix = prefix[len(prefix)-billNoPrefixMax:]
+	}
+	g := &billNoGen{prefix: prefix, now: now}
+	g.node[0] = byte('0' + node/10)
+	g.node[1] = byte('0' + node%10)
+	c, _ := billClocks.LoadOrStore(prefix+"/"+string(g.node[:]), new(atomic.Int64))
+	g.last = c.(*atomic.Int64)
+	return g
+}
+
+// next returns a new bill number.
+func (g *billNoGen) next() string {
+	now := g.now().UnixMilli()
+	var ms int64
+	for {
+		last := g.last.Load()
+		ms = max(now, last+1)
+		if g.last.CompareAndSwap(last, ms) {
+			break
+		}
+	}
+	t := time.UnixMilli(ms).In(cst)
+	y, mo, d := t.Date()
+	dayMs := int64(t.Hour())*3_600_000 + int64(t.Minute())*60_000 + int64(t.Second())*1000 + int64(t.Nanosecond()/1e6)
+
+	var buf [billNoMaxLen]byte
+	b := append(buf[:0], g.prefix...)
+	b = appendPadded(b, int64(y), 4)
+	b = appendPadded(b, int64(mo), 2)
+	b = appendPadded(b, int64(d), 2)
+	b = append(b, g.node[:]...)
+	b = appendPadded(b, dayMs, 8)
+	return string(b)
+}
+
+// appendPadded appends n in decimal, left-padded with zeros to width digits.
+func appendPadded(b []byte, n int64, width int) []byte {
+	var tmp [20]byte
+	s := strconv.AppendInt(tmp[:0], n, 10)
+	for i := len(s); i < width; i++ {
+		b = append(b, '0')
+	}
+	return append(b, s...)
+}
+
+const alnum = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// newNonce returns 32 characters from [0-9A-Za-z] drawn from crypto/rand
+// without modulo bias.
+func newNonce() string {
+	var out [32]byte
+	var rnd [48]byte
+	n := 0
+	for n < len(out) {
+		rand.Read(rnd[:]) // never fails (crypto/rand since Go 1.24)
+		for _, c := range rnd {
+			if c >= 248 { // 248 = 4*62: reject to keep the draw uniform
+				continue
+			}
+			out[n] = alnum[c%62]
+			n++
+			if n == len(out) {
+				break
+			}
+		}
+	}
+	return string(out[:])
+}

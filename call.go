@@ -1,0 +1,186 @@
+package redpack
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptrace"
+	"sort"
+	"sync/atomic"
+)
+
+var contentType = []string{"text/xml; charset=utf-8"}
+
+// call is the one request pipeline of every endpoint. It adds nonce_str,
+// signs and encodes p once, then makes up to RetryPolicy.MaxAttempts
+// attempts with exactly those bytes. It returns the decoded success answer,
+// or an error classified per the specification:
+//
+//   - an answer of class FINAL or REJECTED: the *APIError, unless an earlier
+//     attempt may have reached the server (then its outcome is still unknown
+//     and the *APIError is wrapped in an *UnknownOutcomeError);
+//   - PENDING (PROCESSING, FATAL_ERROR) and NOT_FOUND: *UnknownOutcomeError
+//     at once, without retrying;
+//   - anything else unknown (transport errors, timeouts, 5xx, undecodable
+//     answers, SYSTEMERROR, FREQ_LIMIT, unrecognised codes): retried; when
+//     attempts run out, *UnknownOutcomeError, or *NotSentError when no
+//     attempt ever got a connection.
+func (c *Client) call(ctx context.Context, ep endpoint, billNo string, p params) (*response, []byte, error) {
+	p = p.add("nonce_str", c.opts.nonce())
+	sort.Sort(p)
+	body := encodeXML(make([]byte, 0, 96+24*len(p)), p, c.sign(p, false))
+
+	pol := c.opts.retry
+	var (
+		last      error
+		delivered bool // an attempt so far may have reached the server
+		attempts  int
+	)
+	for attempts < pol.MaxAttempts {
+		if attempts > 0 {
+			if sleep(ctx, pol.delay(attempts)) != nil {
+				break
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			if last == nil {
+				last = err
+			}
+			break
+		}
+		attempts++
+		earlier := delivered
+		r, raw, sent, err := c.attempt(ctx, ep, body)
+		delivered = delivered || sent
+		if err == nil {
+			if echo := r.get("mch_billno"); echo != "" && echo != billNo {
+				err = newDecodeError(http.StatusOK, "answer is for another bill number", raw)
+			}
+		}
+		if err != nil {
+			last = err
+			c.logAttempt(ctx, slog.LevelDebug, ep.op, billNo, attempts, err)
+			continue
+		}
+		ae := answerError(ep.op, billNo, r)
+		if ae == nil {
+			c.logAttempt(ctx, slog.LevelDebug, ep.op, billNo, attempts, nil)
+			return r, raw, nil
+		}
+		c.logAttempt(ctx, slog.LevelDebug, ep.op, billNo, attempts, ae)
+		switch ae.Class() {
+		case OutcomeFinal, OutcomeRejected:
+			if earlier {
+				return nil, nil, c.unknown(ctx, ep.op, billNo, attempts, ae)
+			}
+			return nil, nil, ae
+		case OutcomePending:
+			return nil, nil, c.unknown(ctx, ep.op, billNo, attempts, ae)
+		}
+		if ae.ErrCode == "NOT_FOUND" {
+			return nil, nil, c.unknown(ctx, ep.op, billNo, attempts, ae)
+		}
+		last = ae
+	}
+	if !delivered {
+		return nil, nil, &NotSentError{Op: ep.op, BillNo: billNo, Attempts: attempts, Err: last}
+	}
+	return nil, nil, c.unknown(ctx, ep.op, billNo, attempts, last)
+}
+
+func (c *Client) unknown(ctx context.Context, op, billNo string, attempts int, cause error) error {
+	err := &UnknownOutcomeError{Op: op, BillNo: billNo, Attempts: attempts, Err: cause}
+	c.logAttempt(ctx, slog.LevelWarn, op, billNo, attempts, err)
+	return err
+}
+
+func (c *Client) logAttempt(ctx context.Context, level slog.Level, op, billNo string, attempt int, err error) {
+	l := c.opts.logger
+	if !l.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{slog.String("op", op), slog.String("bill_no", billNo), slog.Int("attempt", attempt)}
+	if err != nil {
+		attrs = append(attrs, slog.String("outcome", Outcome(err).String()), slog.String("error", err.Error()))
+	} else {
+		attrs = append(attrs, slog.String("outcome", OutcomeOK.String()))
+	}
+	l.LogAttrs(ctx, level, "redpack: attempt", attrs...)
+}
+
+// answerError returns nil for a success (both codes SUCCESS) and the
+// *APIError of any other answer.
+func answerError(op, billNo string, r *response) *APIError {
+	rc, res := r.get("return_code"), r.get("result_code")
+	if rc == "SUCCESS" && res == "SUCCESS" {
+		return nil
+	}
+	return &APIError{
+		Op:         op,
+		BillNo:     billNo,
+		HTTPStatus: http.StatusOK,
+		ReturnCode: rc,
+		ReturnMsg:  r.get("return_msg"),
+		ResultCode: res,
+		ErrCode:    r.get("err_code"),
+		ErrCodeDes: r.get("err_code_des"),
+	}
+}
+
+// attempt posts body once. sent reports whether the request may have reached
+// the server: false only when no connection was ever obtained (dial or TLS
+// handshake failed, or the limiter or context stopped it first).
+func (c *Client) attempt(ctx context.Context, ep endpoint, body []byte) (r *response, raw []byte, sent bool, err error) {
+	release, err := c.limits(ctx)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	defer release()
+	actx, cancel := context.WithTimeout(ctx, c.opts.timeout)
+	defer cancel()
+	var gotConn atomic.Bool
+	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { gotConn.Store(true) }}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(actx, trace),
+		http.MethodPost, c.baseURL+ep.path, bytes.NewReader(body))
+	if err != nil {
+		return nil, nil, false, err
+	}
+	req.Header["Content-Type"] = contentType
+	res, err := c.http.Do(req)
+	if err != nil {
+		return nil, nil, gotConn.Load(), err
+	}
+	defer res.Body.Close()
+	raw, err = io.ReadAll(io.LimitReader(res.Body, maxResponseBytes+1))
+	if err != nil {
+		return nil, nil, true, err
+	}
+	if len(raw) > maxResponseBytes {
+		return nil, nil, true, newDecodeError(res.StatusCode, "answer larger than 1 MiB", raw)
+	}
+	if res.StatusCode < 200 || res.StatusCode > 299 {
+		return nil, nil, true, newDecodeError(res.StatusCode, "HTTP status "+res.Status, raw)
+	}
+	r, err = decodeXML(raw)
+	if err != nil {
+		return nil, nil, true, newDecodeError(res.StatusCode, err.Error(), raw)
+	}
+	if s, ok := r.fields["sign"]; ok && !signEqual(s, c.sign(responseParams(r), false)) {
+		return nil, nil, true, newDecodeError(res.StatusCode, "answer sign does not verify", nil)
+	}
+	return r, raw, true, nil
+}
+
+// responseParams returns the flat fields of r, sorted, for verifying its
+// sign. hblist is not covered: how nested content would be signed is
+// undocumented, and no observed answer with hblist carried a sign.
+func responseParams(r *response) params {
+	p := make(params, 0, len(r.fields))
+	for k, v := range r.fields {
+		p = p.add(k, v)
+	}
+	sort.Sort(p)
+	return p
+}

@@ -1,0 +1,10 @@
+module github.com/redpack-go/redpack
+
+go 1.26.8
+
+require (
+	golang.org/x/time v0.16.0
+	software.sslmate.com/src/go-pkcs12 v0.7.4
+)
+
+require golang.org/x/crypto v0.59.0 // indirect

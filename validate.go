@@ -1,0 +1,184 @@
+package redpack
+
+import (
+	"net/netip"
+	"strconv"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits from the protocol specification (§1.6, §2). Text limits count UTF-8
+// bytes: a Chinese character costs 3.
+const (
+	maxSendName = 32
+	maxActName  = 32
+	maxWishing  = 128
+	maxRemark   = 256
+	maxOpenID   = 32
+	maxRiskInfo = 128
+	maxID       = 32
+
+	// MinAmount and MaxAmount bound Amount (fen) without a SceneID: 1.00 to
+	// 200.00 yuan. WeChat Pay refuses anything else unless a scene is
+	// configured for the merchant.
+	MinAmount = 100
+	MaxAmount = 20000
+	// MaxSceneAmount bounds Amount (fen) with a SceneID: the documented
+	// ceiling of 4,999.00 yuan. The merchant's configured scene range is
+	// enforced by WeChat Pay (MONEY_LIMIT).
+	MaxSceneAmount = 499900
+	// MinGroupNum is the smallest TotalNum of a group red packet.
+	MinGroupNum = 3
+	// Group packets: every share 1.00–1000.00 yuan, the average share
+	// 1.00–200.00 yuan.
+	maxGroupShareAvg = 20000
+)
+
+// checker collects every problem with a request before anything is sent.
+type checker struct {
+	op     string
+	fields []FieldError
+}
+
+func (c *checker) fail(field, reason string) {
+	c.fields = append(c.fields, FieldError{Field: field, Reason: reason})
+}
+
+func (c *checker) err() error {
+	if len(c.fields) == 0 {
+		return nil
+	}
+	return &ValidationError{Op: c.op, Fields: c.fields}
+}
+
+// text checks a free-text field: required, valid UTF-8, at most max bytes,
+// no leading or trailing white space (it breaks the signature), no control
+// characters.
+func (c *checker) text(field, v string, max int, required bool) {
+	if v == "" {
+		if required {
+			c.fail(field, "required")
+		}
+		return
+	}
+	if !utf8.ValidString(v) {
+		c.fail(field, "not valid UTF-8")
+		return
+	}
+	if len(v) > max {
+		c.fail(field, "longer than "+strconv.Itoa(max)+" bytes (UTF-8), got "+strconv.Itoa(len(v)))
+	}
+	first, _ := utf8.DecodeRuneInString(v)
+	last, _ := utf8.DecodeLastRuneInString(v)
+	if unicode.IsSpace(first) || unicode.IsSpace(last) {
+		c.fail(field, "leading or trailing white space")
+	}
+	for _, r := range v {
+		if unicode.IsControl(r) {
+			c.fail(field, "contains a control character")
+			break
+		}
+	}
+}
+
+// token checks an identifier: required, at most max bytes, every byte
+// allowed by ok.
+func (c *checker) token(field, v string, max int, required bool, ok func(byte) bool, want string) {
+	if v == "" {
+		if required {
+			c.fail(field, "required")
+		}
+		return
+	}
+	if len(v) > max {
+		c.fail(field, "longer than "+strconv.Itoa(max)+" characters, got "+strconv.Itoa(len(v)))
+	}
+	for i := 0; i < len(v); i++ {
+		if !ok(v[i]) {
+			c.fail(field, "must be "+want)
+			return
+		}
+	}
+}
+
+func isDigit(b byte) bool { return b >= '0' && b <= '9' }
+func isAlnum(b byte) bool {
+	return isDigit(b) || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z')
+}
+func isOpenIDByte(b byte) bool { return isAlnum(b) || b == '-' || b == '_' }
+
+// appIDs and tokens printed in ValidationErrors are wire names only: values
+// are never quoted back, so a mistyped secret pasted in the wrong field does
+// not reach a log.
+
+func (c *checker) billNo(v string, required bool) {
+	c.token("mch_billno", v, billNoMaxLen, required, isAlnum, "[0-9A-Za-z]")
+}
+
+func (c *checker) openID(v string) {
+	c.token("re_openid", v, maxOpenID, true, isOpenIDByte, "[0-9A-Za-z_-]")
+}
+
+func (c *checker) clientIP(v string) {
+	a, err := netip.ParseAddr(v)
+	if err != nil || !a.Is4() || a.String() != v {
+		c.fail("client_ip", "must be a dotted IPv4 address")
+	}
+}
+
+func (c *checker) scene(s SceneID) {
+	if s != "" && !s.valid() {
+		c.fail("scene_id", "unknown scene (PRODUCT_1 to PRODUCT_8)")
+	}
+}
+
+// amount checks a single-packet amount in fen. guard is the client's
+// optional overpayment ceiling (0 = none).
+func (c *checker) amount(n int64, scene SceneID, guard int64) {
+	lo, hi := int64(MinAmount), int64(MaxAmount)
+	if scene != "" {
+		lo, hi = 1, MaxSceneAmount
+	}
+	if n < lo || n > hi {
+		c.fail("total_amount", "must be "+strconv.FormatInt(lo, 10)+" to "+strconv.FormatInt(hi, 10)+" fen, got "+strconv.FormatInt(n, 10))
+		return
+	}
+	if guard > 0 && n > guard {
+		c.fail("total_amount", "above the client's maximum of "+strconv.FormatInt(guard, 10)+" fen")
+	}
+}
+
+// group checks a fission packet's share count and total.
+func (c *checker) group(total int64, num int, guard int64) {
+	if num < MinGroupNum {
+		c.fail("total_num", "must be at least "+strconv.Itoa(MinGroupNum)+", got "+strconv.Itoa(num))
+		return
+	}
+	lo, hi := int64(MinAmount)*int64(num), int64(maxGroupShareAvg)*int64(num)
+	if total < lo || total > hi {
+		c.fail("total_amount", "must be "+strconv.FormatInt(lo, 10)+" to "+strconv.FormatInt(hi, 10)+
+			" fen for "+strconv.Itoa(num)+" shares (1.00–200.00 yuan a share on average), got "+strconv.FormatInt(total, 10))
+		return
+	}
+	if guard > 0 && total > guard {
+		c.fail("total_amount", "above the client's maximum of "+strconv.FormatInt(guard, 10)+" fen")
+	}
+}
+
+// validateCommon checks the fields every send endpoint shares.
+func (c *checker) common(f *sendFields) {
+	c.billNo(f.BillNo, false)
+	c.openID(f.OpenID)
+	c.text("send_name", f.SendName, maxSendName, true)
+	c.text("wishing", f.Wishing, maxWishing, true)
+	c.text("act_name", f.ActName, maxActName, true)
+	c.text("remark", f.Remark, maxRemark, true)
+	c.scene(f.SceneID)
+	c.token("consume_mch_id", f.ConsumeMchID, maxID, false, isDigit, "digits")
+	ri, ok := f.RiskInfo.encode()
+	if !ok {
+		c.fail("risk_info", "mobile must be digits with an optional country-code dash; texts must be printable ASCII")
+	} else if len(ri) > maxRiskInfo {
+		c.fail("risk_info", "longer than "+strconv.Itoa(maxRiskInfo)+" bytes once encoded, got "+strconv.Itoa(len(ri)))
+	}
+}
