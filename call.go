@@ -167,7 +167,7 @@ func (c *Client) attempt(ctx context.Context, ep endpoint, body []byte) (r *resp
 	if err != nil {
 		return nil, nil, true, newDecodeError(res.StatusCode, err.Error(), raw)
 	}
-	if s, ok := r.fields["sign"]; ok && !signEqual(s, c.sign(responseParams(r), false)) {
+	if r.fields.has("sign") && !signEqual(r.get("sign"), c.sign(responseParams(r), false)) {
 		return nil, nil, true, newDecodeError(res.StatusCode, "answer sign does not verify", nil)
 	}
 	return r, raw, true, nil
@@ -178,8 +178,8 @@ func (c *Client) attempt(ctx context.Context, ep endpoint, body []byte) (r *resp
 // undocumented, and no observed answer with hblist carried a sign.
 func responseParams(r *response) params {
 	p := make(params, 0, len(r.fields))
-	for k, v := range r.fields {
-		p = p.add(k, v)
+	for _, kv := range r.fields {
+		p = p.add(kv.k, kv.v)
 	}
 	sort.Sort(p)
 	return p

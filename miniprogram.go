@@ -112,7 +112,7 @@ func (c *Client) SendGroup(ctx context.Context, req GroupSendRequest) (*SendResu
 type BizRedPacket struct {
 	TimeStamp string `json:"timeStamp"` // Unix seconds, as a string
 	NonceStr  string `json:"nonceStr"`
-	Package   string `json:"package"` // the package, URL-encoded
+	Package   string `json:"package"`  // the package, URL-encoded
 	SignType  string `json:"signType"` // always "MD5"
 	PaySign   string `json:"paySign"`  // lowercase MD5 hex
 }

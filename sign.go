@@ -30,6 +30,15 @@ func (p params) add(k, v string) params {
 	return append(p, param{k, v})
 }
 
+func (p params) has(k string) bool {
+	for _, kv := range p {
+		if kv.k == k {
+			return true
+		}
+	}
+	return false
+}
+
 func (p params) get(k string) string {
 	for _, kv := range p {
 		if kv.k == k {

@@ -1,10 +1,7 @@
 package redpack
 
 import (
-	"bytes"
-	"encoding/xml"
 	"errors"
-	"io"
 	"strconv"
 	"strings"
 )
@@ -55,11 +52,11 @@ func appendElement(dst []byte, k, v string) []byte {
 // response is a decoded answer: the flat fields of <xml> and, for gethbinfo,
 // the <hblist><hbinfo> entries.
 type response struct {
-	fields map[string]string
+	fields params // in document order
 	hbinfo []map[string]string
 }
 
-func (r *response) get(k string) string { return r.fields[k] }
+func (r *response) get(k string) string { return r.fields.get(k) }
 
 // intField parses an integer field leniently: absent or empty is 0, and
 // surrounding white space is ignored. ok is false only when a non-empty
@@ -75,154 +72,8 @@ func intField(s string) (n int64, ok bool) {
 
 var errNotXML = errors.New("not a WeChat Pay XML answer")
 
-// decodeXML decodes a flat WeChat Pay answer. It accepts plain or CDATA text,
-// integers with or without CDATA, and one level of nesting for
+// decodeXML decodes a flat WeChat Pay answer (see scanXML). It accepts plain
+// or CDATA text, integers with or without CDATA, and one level of nesting for
 // <hblist><hbinfo>; other nested elements are skipped. A field given twice,
 // a root other than <xml> or malformed XML is an error. It never panics.
-func decodeXML(body []byte) (*response, error) {
-	d := xml.NewDecoder(bytes.NewReader(body))
-	d.Strict = true
-	// Only UTF-8 answers are understood; refuse other charsets instead of
-	// guessing.
-	d.CharsetReader = func(label string, _ io.Reader) (io.Reader, error) {
-		return nil, errors.New("unsupported charset " + strconv.Quote(label))
-	}
-	root, err := nextStart(d)
-	if err != nil {
-		return nil, err
-	}
-	if root.Name.Local != "xml" {
-		return nil, errNotXML
-	}
-	r := &response{fields: make(map[string]string, 16)}
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			return nil, err
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if t.Name.Local == "hblist" {
-				if err := decodeHBList(d, r); err != nil {
-					return nil, err
-				}
-				continue
-			}
-			v, nested, err := elementText(d)
-			if err != nil {
-				return nil, err
-			}
-			if nested {
-				continue
-			}
-			if _, dup := r.fields[t.Name.Local]; dup {
-				return nil, errors.New("field " + strconv.Quote(t.Name.Local) + " given twice")
-			}
-			r.fields[t.Name.Local] = v
-		case xml.EndElement:
-			// End of <xml>; anything after it but white space is refused.
-			for {
-				tok, err := d.Token()
-				if err == io.EOF {
-					return r, nil
-				}
-				if err != nil {
-					return nil, err
-				}
-				if cd, ok := tok.(xml.CharData); !ok || len(bytes.TrimSpace(cd)) != 0 {
-					if _, ok := tok.(xml.Comment); ok {
-						continue
-					}
-					return nil, errors.New("content after </xml>")
-				}
-			}
-		}
-	}
-}
-
-// nextStart returns the first start element, skipping the prolog.
-func nextStart(d *xml.Decoder) (xml.StartElement, error) {
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			if err == io.EOF {
-				return xml.StartElement{}, errNotXML
-			}
-			return xml.StartElement{}, err
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			return t, nil
-		case xml.CharData:
-			if len(bytes.TrimSpace(t)) != 0 {
-				return xml.StartElement{}, errNotXML
-			}
-		}
-	}
-}
-
-// elementText reads the text of the element whose start was just read, up to
-// and including its end. nested is true when the element had child elements;
-// they are skipped.
-func elementText(d *xml.Decoder) (text string, nested bool, err error) {
-	var b []byte
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			return "", false, err
-		}
-		switch t := tok.(type) {
-		case xml.CharData:
-			b = append(b, t...)
-		case xml.StartElement:
-			nested = true
-			if err := d.Skip(); err != nil {
-				return "", false, err
-			}
-		case xml.EndElement:
-			return string(b), nested, nil
-		}
-	}
-}
-
-// decodeHBList reads <hbinfo> entries up to </hblist>.
-func decodeHBList(d *xml.Decoder, r *response) error {
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			return err
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if t.Name.Local != "hbinfo" {
-				if err := d.Skip(); err != nil {
-					return err
-				}
-				continue
-			}
-			info := make(map[string]string, 4)
-			for done := false; !done; {
-				tok, err := d.Token()
-				if err != nil {
-					return err
-				}
-				switch t := tok.(type) {
-				case xml.StartElement:
-					v, _, err := elementText(d)
-					if err != nil {
-						return err
-					}
-					if _, dup := info[t.Name.Local]; dup {
-						return errors.New("hbinfo field " + strconv.Quote(t.Name.Local) + " given twice")
-					}
-					info[t.Name.Local] = v
-				case xml.EndElement:
-					done = true
-				}
-			}
-			r.hbinfo = append(r.hbinfo, info)
-		case xml.EndElement:
-			return nil
-		}
-	}
-}
+func decodeXML(body []byte) (*response, error) { return scanXML(body) }

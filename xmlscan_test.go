@@ -1,0 +1,132 @@
+package redpack
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// scanSamples are answers of every shape the scanner must read as
+// encoding/xml does, plus shapes it refuses.
+var scanSamples = []string{
+	`<xml><return_code><![CDATA[SUCCESS]]></return_code><result_code>SUCCESS</result_code></xml>`,
+	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<xml>\n  <a><![CDATA[x]]]]><![CDATA[>y]]></a>\n  <b>1 &lt; 2 &amp;&amp; 3 &gt; 2 &quot;q&apos;</b>\n</xml>\n",
+	"<xml><a>line1\r\nline2\rline3</a><b><![CDATA[c\r\nd]]></b></xml>",
+	`<xml><a/><b></b><c >v</c ></xml>`,
+	`<xml><hblist><hbinfo><openid>o1</openid><amount>100</amount><rcv_time>2018-01-23 13:45:31</rcv_time></hbinfo><hbinfo><openid>o2</openid><amount><![CDATA[7]]></amount></hbinfo><other><x>1</x></other></hblist><status>RECEIVED</status></xml>`,
+	`<xml><nested><inner>1</inner>text</nested><flat>v</flat></xml>`,
+	`<!-- c --><xml><!-- c --><a>v<!-- c -->w</a></xml><!-- c -->`,
+	`<xml><a>恭喜发财</a></xml>`,
+	`<xml><a>1</a><a>2</a></xml>`,
+	`<xml><a>1</b></xml>`,
+	`<xml><a>1</a>`,
+	`<xml><a x="1">1</a></xml>`,
+	`<!DOCTYPE xml [<!ENTITY e "x">]><xml><a>&e;</a></xml>`,
+	`<xml><a>&#65;</a></xml>`,
+	`<?xml version="1.0" encoding="GBK"?><xml><a>1</a></xml>`,
+	`<html><body>502 Bad Gateway</body></html>`,
+	`<xml><a>1</a></xml>trailing`,
+	`<xml>text<a>1</a></xml>`,
+	"<xml><a>\x00</a></xml>",
+	"<xml><a>\xff</a></xml>",
+	``,
+	`<xml/>`,
+}
+
+func TestScanXMLMatchesReference(t *testing.T) {
+	t.Parallel()
+	samples := append([]string(nil), scanSamples...)
+	files, _ := filepath.Glob("testdata/responses/*")
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		samples = append(samples, string(b))
+	}
+	accepted := 0
+	for _, s := range samples {
+		if checkScanAgainstReference(t, []byte(s)) {
+			accepted++
+		}
+	}
+	// The real-answer shapes above must all be accepted by the scanner.
+	if accepted < 8 {
+		t.Errorf("scanner accepted %d samples, want at least the 8 valid shapes", accepted)
+	}
+}
+
+func TestScanXMLValues(t *testing.T) {
+	t.Parallel()
+	r, err := scanXML([]byte(scanSamples[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := params{{"a", "x]]>y"}, {"b", `1 < 2 && 3 > 2 "q'`}}
+	if diff := cmp.Diff(want, r.fields, cmp.AllowUnexported(param{})); diff != "" {
+		t.Errorf("fields (-want +got):\n%s", diff)
+	}
+	r, err = scanXML([]byte(scanSamples[2]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.get("a"); got != "line1\nline2\nline3" {
+		t.Errorf("CR normalisation: got %q", got)
+	}
+	if got := r.get("b"); got != "c\nd" {
+		t.Errorf("CR normalisation in CDATA: got %q", got)
+	}
+}
+
+// checkScanAgainstReference asserts the differential property: when the
+// scanner accepts, encoding/xml accepts too with the same fields and hblist.
+// It reports whether the scanner accepted.
+func checkScanAgainstReference(t *testing.T, b []byte) bool {
+	t.Helper()
+	got, err := scanXML(b)
+	if err != nil {
+		return false
+	}
+	want, rerr := decodeXMLReference(b)
+	if rerr != nil {
+		t.Errorf("scanner accepted what encoding/xml refuses (%v): %q", rerr, truncate(b))
+		return true
+	}
+	if diff := cmp.Diff(want.fields, got.fields, cmp.AllowUnexported(param{}), cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("fields differ for %q (-encoding/xml +scanner):\n%s", truncate(b), diff)
+	}
+	if diff := cmp.Diff(want.hbinfo, got.hbinfo, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("hblist differs for %q (-encoding/xml +scanner):\n%s", truncate(b), diff)
+	}
+	return true
+}
+
+func truncate(b []byte) string {
+	s := string(b)
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return strings.ToValidUTF8(s, "?")
+}
+
+// FuzzScanXMLDifferential holds the hand-written scanner to encoding/xml:
+// never a panic, and never an acceptance that encoding/xml would not give
+// with the same values.
+func FuzzScanXMLDifferential(f *testing.F) {
+	for _, s := range scanSamples {
+		f.Add([]byte(s))
+	}
+	files, _ := filepath.Glob("testdata/responses/*")
+	for _, p := range files {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		checkScanAgainstReference(t, b)
+	})
+}
