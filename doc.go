@@ -1,0 +1,116 @@
+/*
+Package redpack pays WeChat Pay cash red packets (现金红包, merchant API v2)
+from a Go backend: normal red packets (sendredpack), mini-program red packets
+(sendminiprogramhb, with the parameters of wx.sendBizRedPacket), fission red
+packets (sendgroupredpack, retired by WeChat Pay on 2024-06-05) and the query
+of a red packet by its bill number (gethbinfo).
+
+# Quick start
+
+Build one Client per merchant and appid, once, and share it:
+
+	var cfg redpack.Config
+	cfg.MchID, cfg.AppID, cfg.APIKey = "1900000109", "wx8888888888888888", apiKey
+	if err := cfg.LoadPKCS12File("apiclient_cert.p12"); err != nil { ... }
+	client, err := redpack.NewClient(cfg)
+	...
+	res, err := client.Send(ctx, redpack.SendRequest{
+		OpenID:   openID,
+		Amount:   100, // fen: 1.00 yuan
+		SendName: "商户名称",
+		Wishing:  "恭喜发财",
+		ActName:  "新年红包",
+		Remark:   "备注",
+	})
+
+# Concurrency
+
+A Client is safe for concurrent use by many goroutines. NewClient parses the
+merchant certificate once and builds one transport with a connection pool
+(WithMaxConns); every call reuses them. Signing takes no lock. WithRateLimit
+turns bursts into waiting instead of FREQ_LIMIT answers (WeChat Pay allows 30
+sends a second per merchant by default), and WithMaxConcurrent caps the calls
+in flight.
+
+A merchant with an Official Account and a mini program uses two Clients, one
+per appid, built from the same Config with AppID changed. Each parses the
+certificate once and owns its pool; both are cheap to keep for the life of
+the process.
+
+# Idempotency and unknown outcomes
+
+Every send has one bill number (mch_billno) for its whole life. Send fills
+SendRequest.BillNo when it is empty (mch_id + date in China Standard Time +
+node id + a millisecond logical clock; see WithNodeID), or use NewBillNo to
+store the number before sending. The request is signed and encoded once, and
+every retry replays the same bytes: WeChat Pay's send endpoints are
+re-entrant, so the same bill number pays at most once.
+
+An outcome the client could not see (a timeout or reset after the request was
+written, a 5xx, SYSTEMERROR, PROCESSING, an answer it cannot decode, attempts
+exhausted) is returned as an *UnknownOutcomeError matching
+ErrOutcomeUnknown: never as a failure. The red packet may have been paid.
+Resolve it before doing anything else with that payment:
+
+	res, err := client.Send(ctx, req)
+	switch redpack.Outcome(err) {
+	case redpack.OutcomeOK:
+		// paid: record res.SendListID
+	case redpack.OutcomeUnknown, redpack.OutcomePending:
+		rec, err := client.Resolve(ctx, req.BillNo) // or resend with the SAME bill number
+		...
+	case redpack.OutcomeNotSent:
+		// nothing reached WeChat Pay: safe to send again with the same bill number
+	case redpack.OutcomeFinal, redpack.OutcomeRejected:
+		// not paid under this bill number: fix the cause
+	}
+
+Never send again under a new bill number while an outcome is unknown: that
+pays twice if the first one went through. A NOT_FOUND answer from Query is
+itself an unknown outcome (the send may still be in flight), not a failure.
+After a FINAL answer, a new bill number is needed to pay again.
+
+# Errors
+
+Client-side refusals are *ValidationError (errors.Is(err, ErrInvalidRequest)),
+listing every bad field by its wire name; nothing was sent. Transport
+failures before the request reached a connection are *NotSentError
+(ErrNotSent). WeChat Pay's answers are *APIError: errors.Is matches the
+sentinel of the err_code (ErrNotEnough for NOTENOUGH, ErrSendNumLimit, ...)
+and Class or Outcome gives the class (OK, UNKNOWN, PENDING, FINAL, REJECTED).
+Every error returned after validation carries the bill number. err_code_des
+and return_msg are for humans; branch on codes.
+
+# Secrets
+
+The API key lives only inside the signer closure; the certificate reaches TLS
+through GetClientCertificate. Config and Client print with secrets redacted
+under every fmt verb, errors never quote the key, the certificate password or
+key material, and the logger (WithLogger) records op, bill number, attempt and
+outcome only.
+
+# Testing with the fake
+
+Package redpacktest is an in-process fake WeChat Pay server that enforces the
+real rules (signature, mutual TLS, field limits, amounts, balance, daily
+limits, rate, the bill-number ledger) and injects faults (SYSTEMERROR,
+PROCESSING, 502, slow answers, resets, pay-then-drop). redpacktest.NewServer
+gives a ready Client:
+
+	srv := redpacktest.NewServer()
+	defer srv.Close()
+	client := srv.NewClient()
+
+The redpack command (cmd/redpack) runs the same fake as a process for
+backends in other languages.
+
+# Product status
+
+WeChat Pay retired sendgroupredpack on 2024-06-05, and closed sendredpack,
+sendminiprogramhb and gethbinfo to new merchants (notice of 2026-06-18;
+existing merchants keep them; the successor is the APIv3 transfer API). A
+merchant may use red packets only 90 days after onboarding with 30 days of
+normal trading; App (open platform) appids are refused (ILLEGAL_APPID). There
+is no sandbox for red packets.
+*/
+package redpack
