@@ -28,9 +28,7 @@ var contentType = []string{"text/xml; charset=utf-8"}
 //     attempts run out, *UnknownOutcomeError, or *NotSentError when no
 //     attempt ever got a connection.
 func (c *Client) call(ctx context.Context, ep endpoint, billNo string, p params) (*response, []byte, error) {
-	p = p.add("nonce_str", c.opts.nonce())
-	sort.Sort(p)
-	body := encodeXML(make([]byte, 0, 96+24*len(p)), p, c.sign(p, false))
+	body := c.encodeRequest(p)
 
 	pol := c.opts.retry
 	var (
@@ -88,6 +86,15 @@ func (c *Client) call(ctx context.Context, ep endpoint, billNo string, p params)
 		return nil, nil, &NotSentError{Op: ep.op, BillNo: billNo, Attempts: attempts, Err: last}
 	}
 	return nil, nil, c.unknown(ctx, ep.op, billNo, attempts, last)
+}
+
+// encodeRequest adds nonce_str to p, sorts it, signs it and returns the XML
+// body: the bytes every attempt of one call sends.
+func (c *Client) encodeRequest(p params) []byte {
+	p = p.add("nonce_str", c.opts.nonce())
+	sort.Sort(p)
+	sign := c.sign(p, false)
+	return encodeXML(make([]byte, 0, encodedLen(p, sign)), p, sign)
 }
 
 func (c *Client) unknown(ctx context.Context, op, billNo string, attempts int, cause error) error {

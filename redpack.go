@@ -403,8 +403,10 @@ func sendResult(r *response, raw []byte, billNo string, p params) *SendResult {
 	} else {
 		res.TotalNum, _ = strconv.Atoi(p.get("total_num"))
 	}
-	if t, err := time.ParseInLocation("20060102150405", strings.TrimSpace(r.get("send_time")), cst); err == nil {
-		res.SendTime = t
+	if st := strings.TrimSpace(r.get("send_time")); st != "" {
+		if t, err := time.ParseInLocation("20060102150405", st, cst); err == nil {
+			res.SendTime = t
+		}
 	}
 	return res
 }
@@ -486,7 +488,11 @@ type Receiver struct {
 const queryTimeLayout = "2006-01-02 15:04:05"
 
 func parseCST(s string) time.Time {
-	t, err := time.ParseInLocation(queryTimeLayout, strings.TrimSpace(s), cst)
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.ParseInLocation(queryTimeLayout, s, cst)
 	if err != nil {
 		return time.Time{}
 	}

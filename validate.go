@@ -1,7 +1,6 @@
 package redpack
 
 import (
-	"net/netip"
 	"strconv"
 	"unicode"
 	"unicode/utf8"
@@ -74,8 +73,10 @@ func (c *checker) text(field, v string, max int, required bool) {
 		c.fail(field, "leading or trailing white space")
 	}
 	for _, r := range v {
-		if unicode.IsControl(r) {
-			c.fail(field, "contains a control character")
+		// U+FFFE and U+FFFF are not XML characters: the body would be
+		// malformed (XML_ERROR).
+		if unicode.IsControl(r) || r == 0xFFFE || r == 0xFFFF {
+			c.fail(field, "contains a control character or a character XML cannot carry")
 			break
 		}
 	}
@@ -120,10 +121,38 @@ func (c *checker) openID(v string) {
 }
 
 func (c *checker) clientIP(v string) {
-	a, err := netip.ParseAddr(v)
-	if err != nil || !a.Is4() || a.String() != v {
+	if !isDottedIPv4(v) {
 		c.fail("client_ip", "must be a dotted IPv4 address")
 	}
+}
+
+// isDottedIPv4 reports whether v is four decimal octets 0–255 joined by dots,
+// without leading zeros (the canonical form WeChat Pay's String(15) holds).
+func isDottedIPv4(v string) bool {
+	if len(v) > 15 {
+		return false
+	}
+	for part := 0; part < 4; part++ {
+		if part > 0 {
+			if v == "" || v[0] != '.' {
+				return false
+			}
+			v = v[1:]
+		}
+		n, digits := 0, 0
+		for digits < len(v) && isDigit(v[digits]) {
+			n = n*10 + int(v[digits]-'0')
+			digits++
+			if digits > 3 {
+				return false
+			}
+		}
+		if digits == 0 || n > 255 || (digits > 1 && v[0] == '0') {
+			return false
+		}
+		v = v[digits:]
+	}
+	return v == ""
 }
 
 func (c *checker) scene(s SceneID) {

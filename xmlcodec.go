@@ -27,6 +27,21 @@ func encodeXML(dst []byte, p params, sign string) []byte {
 	return append(dst, "</xml>"...)
 }
 
+// encodedLen is the exact size of encodeXML's output when no value contains
+// "]]>" (each of those adds 12 bytes, and append grows the buffer then).
+func encodedLen(p params, sign string) int {
+	n := len("<xml></xml>")
+	for _, kv := range p {
+		if kv.v != "" {
+			n += 2*len(kv.k) + len(kv.v) + len("<><![CDATA[]]></>")
+		}
+	}
+	if sign != "" {
+		n += 2*len("sign") + len(sign) + len("<><![CDATA[]]></>")
+	}
+	return n
+}
+
 // appendElement writes <k><![CDATA[v]]></k>. A "]]>" inside v would end the
 // section early, so it is split across two sections: "]]" ends the first,
 // ">" starts the next. Names are package constants, never user input.
@@ -75,5 +90,11 @@ var errNotXML = errors.New("not a WeChat Pay XML answer")
 // decodeXML decodes a flat WeChat Pay answer (see scanXML). It accepts plain
 // or CDATA text, integers with or without CDATA, and one level of nesting for
 // <hblist><hbinfo>; other nested elements are skipped. A field given twice,
-// a root other than <xml> or malformed XML is an error. It never panics.
-func decodeXML(body []byte) (*response, error) { return scanXML(body) }
+// a root other than <xml>, malformed XML or a body larger than
+// maxResponseBytes is an error. It never panics.
+func decodeXML(body []byte) (*response, error) {
+	if len(body) > maxResponseBytes {
+		return nil, errors.New("answer larger than 1 MiB")
+	}
+	return scanXML(body)
+}

@@ -356,14 +356,17 @@ func (s *scanner) skipElement(name string) error {
 // content reads the text of the element name whose start tag was just read,
 // through its end tag. When the element has child elements, nested is true,
 // they are checked and skipped, and the text is dropped.
+//
+// Text made of one piece (a single CDATA section, or plain text without
+// entities or CR) is returned as a substring of the source without copying;
+// only mixed or escaped text is assembled in the scratch buffer.
 func (s *scanner) content(name string, empty bool) (text string, nested bool, err error) {
 	if empty {
 		return "", false, nil
 	}
-	start := s.pos
-	simple := true // text is src[start:end] verbatim: no markup, entity or CR
-	var end int
-	s.buf = s.buf[:0]
+	var t textBuilder
+	t.buf = s.buf[:0]
+	defer func() { s.buf = t.buf }()
 	for {
 		i := strings.IndexAny(s.src[s.pos:], "<&\r")
 		if i < 0 {
@@ -373,28 +376,23 @@ func (s *scanner) content(name string, empty bool) (text string, nested bool, er
 		if !validText(chunk) || strings.Contains(chunk, "]]>") {
 			return "", false, errSyntax
 		}
-		if !simple {
-			s.buf = append(s.buf, chunk...)
-		}
+		t.add(chunk)
 		s.pos += i
 		switch c := s.src[s.pos]; {
 		case c == '\r':
-			s.beginBuf(&simple, start)
-			s.buf = append(s.buf, '\n')
+			t.addByte('\n')
 			s.pos++
 			if s.pos < len(s.src) && s.src[s.pos] == '\n' {
 				s.pos++
 			}
 		case c == '&':
-			s.beginBuf(&simple, start)
-			r, n := entity(s.rest())
+			b, n := entity(s.rest())
 			if n == 0 {
 				return "", false, errSyntax
 			}
-			s.buf = append(s.buf, r)
+			t.addByte(b)
 			s.pos += n
 		case strings.HasPrefix(s.rest(), "<![CDATA["):
-			s.beginBuf(&simple, start)
 			body := s.pos + len("<![CDATA[")
 			e := strings.Index(s.src[body:], "]]>")
 			if e < 0 {
@@ -404,40 +402,40 @@ func (s *scanner) content(name string, empty bool) (text string, nested bool, er
 			if !validText(cd) {
 				return "", false, errSyntax
 			}
-			s.buf = appendNormalizedCR(s.buf, cd)
+			if strings.IndexByte(cd, '\r') < 0 {
+				t.add(cd)
+			} else {
+				t.flatten()
+				t.buf = appendNormalizedCR(t.buf, cd)
+			}
 			s.pos = body + e + 3
 		case strings.HasPrefix(s.rest(), "<!--"):
-			s.beginBuf(&simple, start)
 			if _, err := s.comment(); err != nil {
 				return "", false, err
 			}
 		case strings.HasPrefix(s.rest(), "</"):
-			end = s.pos
 			if err := s.endTag(name); err != nil {
 				return "", false, err
 			}
 			if nested {
 				return "", true, nil
 			}
-			if simple {
-				return s.src[start:end], false, nil
-			}
-			return string(s.buf), false, nil
+			return t.String(), false, nil
 		case strings.HasPrefix(s.rest(), "<!") || strings.HasPrefix(s.rest(), "<?"):
 			return "", false, errSyntax
 		default:
 			// A child element: check it and skip it.
-			s.beginBuf(&simple, start)
 			child, cempty, err := s.startTag()
 			if err != nil {
 				return "", false, err
 			}
 			nested = true
 			if !cempty {
-				saved := s.buf
+				saved := t.buf
 				s.buf = nil
 				_, _, err := s.content(child, false)
-				s.buf = saved
+				t.buf = saved[:0]
+				t.pieces = 2
 				if err != nil {
 					return "", false, err
 				}
@@ -446,13 +444,54 @@ func (s *scanner) content(name string, empty bool) (text string, nested bool, er
 	}
 }
 
-// beginBuf switches content from slicing src to building buf, copying what
-// was read so far.
-func (s *scanner) beginBuf(simple *bool, start int) {
-	if *simple {
-		*simple = false
-		s.buf = append(s.buf[:0], s.src[start:s.pos]...)
+// textBuilder joins the pieces of an element's text, keeping a lone piece
+// as a substring and copying only when there are several.
+type textBuilder struct {
+	one    string // the first piece while pieces == 1
+	buf    []byte // the text once pieces >= 2
+	pieces int
+}
+
+func (t *textBuilder) add(p string) {
+	if p == "" {
+		return
 	}
+	switch t.pieces {
+	case 0:
+		t.one = p
+		t.pieces = 1
+	case 1:
+		t.buf = append(append(t.buf[:0], t.one...), p...)
+		t.pieces = 2
+	default:
+		t.buf = append(t.buf, p...)
+	}
+}
+
+// flatten moves the text into buf so that bytes can be appended.
+func (t *textBuilder) flatten() {
+	switch t.pieces {
+	case 0:
+		t.buf = t.buf[:0]
+	case 1:
+		t.buf = append(t.buf[:0], t.one...)
+	}
+	t.pieces = 2
+}
+
+func (t *textBuilder) addByte(b byte) {
+	t.flatten()
+	t.buf = append(t.buf, b)
+}
+
+func (t *textBuilder) String() string {
+	switch t.pieces {
+	case 0:
+		return ""
+	case 1:
+		return t.one
+	}
+	return string(t.buf)
 }
 
 // entity decodes one of the five predefined entities at the start of t and
