@@ -8,20 +8,19 @@ import (
 )
 
 // MiniProgramSendRequest is a mini-program red packet (sendminiprogramhb):
-// the SendRequest fields without ClientIP (not a field of this endpoint).
-// The Client must be configured with the mini-program's appid, under which
-// OpenID was issued.
+// the SendRequest fields without ClientIP, RiskInfo and ConsumeMchID, which
+// are not fields of this endpoint (an undocumented field makes WeChat Pay
+// answer SIGN_ERROR). The Client must be configured with the mini-program's
+// appid, under which OpenID was issued.
 type MiniProgramSendRequest struct {
-	BillNo       string
-	OpenID       string
-	Amount       int64 // fen; as SendRequest.Amount
-	SendName     string
-	Wishing      string
-	ActName      string
-	Remark       string
-	SceneID      SceneID
-	RiskInfo     RiskInfo
-	ConsumeMchID string
+	BillNo   string
+	OpenID   string
+	Amount   int64 // fen; as SendRequest.Amount
+	SendName string
+	Wishing  string
+	ActName  string
+	Remark   string
+	SceneID  SceneID
 }
 
 // MiniProgramSendResult is an accepted mini-program red packet. Package is
@@ -39,7 +38,8 @@ type MiniProgramSendResult struct {
 // notify_way=MINI_PROGRAM_JSAPI and total_num=1, no client_ip. Errors are as
 // for Send.
 func (c *Client) SendMiniProgram(ctx context.Context, req MiniProgramSendRequest) (*MiniProgramSendResult, error) {
-	f := sendFields(req)
+	f := sendFields{BillNo: req.BillNo, OpenID: req.OpenID, Amount: req.Amount, SendName: req.SendName,
+		Wishing: req.Wishing, ActName: req.ActName, Remark: req.Remark, SceneID: req.SceneID}
 	ck := checker{op: opSendMini}
 	ck.common(&f)
 	ck.amount(f.Amount, f.SceneID, c.opts.maxAmount)

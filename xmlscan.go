@@ -46,10 +46,16 @@ func scanXML(body []byte) (*response, error) {
 }
 
 type scanner struct {
-	src string
-	pos int
-	buf []byte // scratch for values that need unescaping
+	src   string
+	pos   int
+	buf   []byte // scratch for values that need unescaping
+	depth int    // nesting of skipped child elements
 }
+
+// maxSkipDepth bounds how deep skipped nested elements may go: real answers
+// nest two levels (hblist/hbinfo), and a bound keeps hostile input from
+// recursing once per byte pair.
+const maxSkipDepth = 32
 
 var (
 	errSyntax    = errors.New("malformed XML")
@@ -431,9 +437,13 @@ func (s *scanner) content(name string, empty bool) (text string, nested bool, er
 			}
 			nested = true
 			if !cempty {
+				if s.depth++; s.depth > maxSkipDepth {
+					return "", false, errors.New("elements nested too deep")
+				}
 				saved := t.buf
 				s.buf = nil
 				_, _, err := s.content(child, false)
+				s.depth--
 				t.buf = saved[:0]
 				t.pieces = 2
 				if err != nil {

@@ -60,6 +60,27 @@ func TestScanXMLMatchesReference(t *testing.T) {
 	}
 }
 
+func TestScanXMLDepthBound(t *testing.T) {
+	t.Parallel()
+	deep := func(n int) []byte {
+		return []byte("<xml><a>" + strings.Repeat("<b>", n) + strings.Repeat("</b>", n) + "</a><c>v</c></xml>")
+	}
+	r, err := scanXML(deep(maxSkipDepth))
+	if err != nil {
+		t.Fatalf("nesting of %d refused: %v", maxSkipDepth, err)
+	}
+	if got := r.get("c"); got != "v" {
+		t.Errorf("field after a skipped subtree: got %q, want v", got)
+	}
+	if _, err := scanXML(deep(maxSkipDepth + 1)); err == nil {
+		t.Errorf("nesting of %d accepted, want an error", maxSkipDepth+1)
+	}
+	// Unclosed tags all the way down a large body: an error, no deep recursion.
+	if _, err := scanXML([]byte("<xml><a>" + strings.Repeat("<a>", 300_000))); err == nil {
+		t.Error("300,000 unclosed tags accepted")
+	}
+}
+
 func TestScanXMLValues(t *testing.T) {
 	t.Parallel()
 	r, err := scanXML([]byte(scanSamples[1]))

@@ -1,0 +1,490 @@
+package redpacktest
+
+import (
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/redpack-go/redpack"
+)
+
+// Endpoint names.
+const (
+	opSend      = "sendredpack"
+	opSendGroup = "sendgroupredpack"
+	opSendMini  = "sendminiprogramhb"
+	opQuery     = "gethbinfo"
+)
+
+const pathPrefix = "/mmpaymkttransfers/"
+
+var ops = map[string]string{
+	pathPrefix + opSend:      opSend,
+	pathPrefix + opSendGroup: opSendGroup,
+	pathPrefix + opSendMini:  opSendMini,
+	pathPrefix + opQuery:     opQuery,
+}
+
+// documented lists, per endpoint, every field the server knows (SPEC §2).
+// Anything else, sign_type included, is answered SIGN_ERROR: the real server
+// verifies only over the fields it knows (§1.3 "Documented fields only").
+var documented = map[string]map[string]bool{
+	opSend: set("nonce_str", "sign", "mch_billno", "mch_id", "sub_mch_id", "msgappid", "wxappid", "send_name",
+		"re_openid", "total_amount", "total_num", "wishing", "client_ip", "act_name", "remark", "scene_id",
+		"risk_info", "consume_mch_id"),
+	opSendGroup: set("nonce_str", "sign", "mch_billno", "mch_id", "sub_mch_id", "msgappid", "wxappid", "send_name",
+		"re_openid", "total_amount", "total_num", "amt_type", "wishing", "act_name", "remark", "scene_id",
+		"risk_info", "consume_mch_id"),
+	opSendMini: set("nonce_str", "sign", "mch_billno", "mch_id", "wxappid", "send_name", "re_openid",
+		"total_amount", "total_num", "wishing", "act_name", "remark", "notify_way", "scene_id"),
+	opQuery: set("nonce_str", "sign", "mch_billno", "mch_id", "appid", "bill_type"),
+}
+
+func set(names ...string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+// ServeHTTP handles one request. The Server is its own handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.enter() {
+		// Closing: drop the connection rather than answer.
+		panic(http.ErrAbortHandler)
+	}
+	defer s.leave()
+	op, known := ops[r.URL.Path]
+	if !known || r.Method != http.MethodPost {
+		s.mu.Lock()
+		req := Request{Path: r.URL.Path, Op: op, Time: s.now(), Answer: "HTTP 404"}
+		if known {
+			req.Answer = "HTTP 405"
+		}
+		s.requests = append(s.requests, req)
+		s.mu.Unlock()
+		if known {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		http.NotFound(w, r)
+		return
+	}
+	body, readErr := readBody(w, r)
+	fields, parseErr := parseBody(body)
+	if readErr != nil {
+		parseErr = readErr
+	}
+	if parseErr != nil {
+		fields = nil
+	}
+
+	s.mu.Lock()
+	now := s.now()
+	fault := s.nextFault()
+	req := Request{Path: r.URL.Path, Op: op, Body: body, Fields: fields, Time: now, Fault: fault}
+	var a *answer
+	switch fault {
+	case FaultBadGateway, FaultResetBeforeProcessing:
+		req.Answer = fault.String()
+	case FaultSystemError:
+		a = businessFail("SYSTEMERROR", "系统错误,请稍后使用原单号重试,请勿更换单号", nil)
+	case FaultFreqLimit:
+		a = businessFail("FREQ_LIMIT", "超过频率限制,请稍后再试", nil)
+	default:
+		if parseErr != nil {
+			a = protocolFail("XML_ERROR", "输入数据格式错误: 不是合法的XML")
+		} else {
+			a = s.process(op, r.TLS, fields, now, fault == FaultProcessing)
+		}
+	}
+	if a != nil {
+		req.Answer = a.code
+		if fault == FaultPayThenDrop {
+			req.Answer = fault.String()
+		}
+	}
+	s.requests = append(s.requests, req)
+	s.mu.Unlock()
+
+	switch fault {
+	case FaultBadGateway:
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusBadGateway)
+		_, _ = w.Write([]byte(badGatewayBody))
+		return
+	case FaultResetBeforeProcessing, FaultPayThenDrop:
+		reset(w)
+		return
+	case FaultSlow:
+		t := time.NewTimer(s.cfg.slowDelay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			return
+		case <-s.done:
+			return
+		}
+	}
+	writeXML(w, a)
+}
+
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+}
+
+// reset hijacks the connection and closes it with a TCP RST, without a TLS
+// close_notify: the client sees a reset, not an orderly end.
+func reset(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	raw := conn
+	if tc, ok := conn.(*tls.Conn); ok {
+		raw = tc.NetConn()
+	}
+	if tcp, ok := raw.(*net.TCPConn); ok {
+		_ = tcp.SetLinger(0)
+	}
+	_ = raw.Close()
+}
+
+// process answers a parsed request. s.mu is held.
+func (s *Server) process(op string, cs *tls.ConnectionState, f map[string]string, now time.Time, processing bool) *answer {
+	echo := echoFields(op, f)
+	// Merchant and certificate.
+	mch := f["mch_id"]
+	if mch == "" {
+		return businessFail("PARAM_ERROR", "参数错误:mch_id字段必填,并且少于32个字符", echo)
+	}
+	if mch != s.MchID {
+		return businessFail("PARAM_ERROR", "参数错误:mch_id不存在", echo)
+	}
+	if cs == nil || len(cs.PeerCertificates) == 0 || cs.PeerCertificates[0].Subject.CommonName != mch {
+		return protocolFail("CA_ERROR", "证书出错,请登录微信支付商户平台下载证书")
+	}
+	// Signature over the documented fields only.
+	known := documented[op]
+	for k := range f {
+		if !known[k] {
+			return protocolFail("SIGN_ERROR", "签名错误")
+		}
+	}
+	if f["sign"] == "" || !redpack.VerifySign(f, s.APIKey) {
+		return protocolFail("SIGN_ERROR", "签名错误")
+	}
+	s.sweep(now)
+	if s.rateLimited(op, now) {
+		return businessFail("FREQ_LIMIT", "超过频率限制,请稍后再试", echo)
+	}
+	if op == opSendGroup && s.cfg.groupRetired {
+		// The real answer of the retired API is undocumented; this code and
+		// text are the fake's reading of the 2024-06-05 offline notice.
+		return businessFail("API_METHOD_CLOSED", "裂变红包产品已于2024年6月5日下线,请使用普通红包", echo)
+	}
+	if op == opQuery {
+		return s.query(f, now)
+	}
+	return s.send(op, f, now, processing, echo)
+}
+
+// paramError checks the fields of a send or query; it returns the
+// PARAM_ERROR text (naming the field) or "".
+func (s *Server) paramError(op string, f map[string]string) (code, des string) {
+	req := func(name string, max int) string {
+		v := f[name]
+		if v == "" {
+			return "参数错误:" + name + "字段必填"
+		}
+		if len(v) > max {
+			return "参数错误:" + name + "字段长度不能超过" + strconv.Itoa(max) + "字节"
+		}
+		return ""
+	}
+	check := func(problems ...string) string {
+		for _, p := range problems {
+			if p != "" {
+				return p
+			}
+		}
+		return ""
+	}
+	p := check(req("nonce_str", 32), req("mch_billno", 28))
+	if p == "" && !isAlnum(f["mch_billno"]) {
+		p = "参数错误:mch_billno只能是数字或字母,最长为28"
+	}
+	if p != "" {
+		return "PARAM_ERROR", p
+	}
+	if op == opQuery {
+		if p = req("appid", 32); p == "" && f["appid"] != s.AppID && f["appid"] != s.MiniAppID {
+			p = "参数错误:商户号和appid不匹配"
+		}
+		if p == "" {
+			if p = req("bill_type", 32); p == "" && f["bill_type"] != "MCHT" {
+				p = "参数错误:bill_type只能为MCHT"
+			}
+		}
+		if p != "" {
+			return "PARAM_ERROR", p
+		}
+		return "", ""
+	}
+	p = check(req("wxappid", 32), req("send_name", 32), req("re_openid", 32), req("total_amount", 12),
+		req("total_num", 9), req("wishing", 128), req("act_name", 32), req("remark", 256))
+	if p != "" {
+		return "PARAM_ERROR", p
+	}
+	for _, k := range []string{"send_name", "wishing", "act_name", "remark"} {
+		if !utf8.ValidString(f[k]) {
+			return "PARAM_ERROR", "参数错误:" + k + "不是合法的UTF-8"
+		}
+	}
+	if !isOpenID(f["re_openid"]) {
+		return "PARAM_ERROR", "参数错误:re_openid格式错误"
+	}
+	if !isDigits(f["total_amount"]) {
+		return "PARAM_ERROR", "参数错误:total_amount必须为整数"
+	}
+	if !isDigits(f["total_num"]) {
+		return "PARAM_ERROR", "参数错误:total_num必须为整数"
+	}
+	wantApp := s.AppID
+	if op == opSendMini {
+		wantApp = s.MiniAppID
+	}
+	if f["wxappid"] != wantApp {
+		return "PARAM_ERROR", "参数错误:商户号和wxappid不匹配"
+	}
+	if v := f["scene_id"]; v != "" && !validScene(v) {
+		return "PARAM_ERROR", "参数错误:scene_id取值错误"
+	}
+	if len(f["risk_info"]) > 128 {
+		return "PARAM_ERROR", "参数错误:risk_info字段长度不能超过128字节"
+	}
+	if v := f["consume_mch_id"]; v != "" && (len(v) > 32 || !isDigits(v)) {
+		return "PARAM_ERROR", "参数错误:consume_mch_id格式错误"
+	}
+	num := f["total_num"]
+	switch op {
+	case opSend:
+		if p = req("client_ip", 15); p != "" {
+			return "PARAM_ERROR", p
+		}
+		if a, err := netip.ParseAddr(f["client_ip"]); err != nil || !a.Is4() || a.String() != f["client_ip"] {
+			return "PARAM_ERROR", "参数错误:client_ip必须是合法的IP字符串"
+		}
+		if num != "1" {
+			return "PARAM_ERROR", "参数错误:total_num必须为1"
+		}
+	case opSendMini:
+		if f["notify_way"] != "MINI_PROGRAM_JSAPI" {
+			return "PARAM_ERROR", "参数错误:notify_way必须为MINI_PROGRAM_JSAPI"
+		}
+		if num != "1" {
+			return "PARAM_ERROR", "参数错误:total_num必须为1"
+		}
+	case opSendGroup:
+		if f["amt_type"] != "ALL_RAND" {
+			return "PARAM_ERROR", "参数错误:amt_type只能为ALL_RAND"
+		}
+		if n, err := strconv.Atoi(num); err != nil || n < 3 {
+			return "PARAM_ERROR", "参数错误:total_num必须大于等于3"
+		}
+	}
+	// Service-provider mode is not modelled: the fake merchant has no
+	// sub-merchants and one notification appid.
+	if f["sub_mch_id"] != "" {
+		return "ACCEPTMODE_ERROR", "服务商模式下受理关系不存在"
+	}
+	if v := f["msgappid"]; v != "" && v != s.AppID {
+		return "MSGAPPID_ERROR", "msgappid与主商户号或子商户号绑定关系不存在"
+	}
+	return "", ""
+}
+
+func validScene(v string) bool {
+	return len(v) == 9 && v[:8] == "PRODUCT_" && v[8] >= '1' && v[8] <= '8'
+}
+
+func isAlnum(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+func isOpenID(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !isAlnum(s[i:i+1]) && c != '-' && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+var kinds = map[string]string{opSend: KindNormal, opSendGroup: KindGroup, opSendMini: KindMini}
+
+// moneyLimit returns the MONEY_LIMIT text for an amount outside the range,
+// or "".
+func moneyLimit(op string, amount int64, num int, scene string) string {
+	if op == opSendGroup {
+		if amount < 100*int64(num) || amount > 20000*int64(num) {
+			return "每个红包的平均金额必须在1.00元到200.00元之间"
+		}
+		return ""
+	}
+	lo, hi := int64(100), int64(20000)
+	if scene != "" {
+		lo, hi = 1, 499900
+	}
+	if amount < lo || amount > hi {
+		if scene == "" {
+			return "发放金额必须在1.00元到200.00元之间,其他金额请设置场景"
+		}
+		return "发放金额超出场景允许的范围"
+	}
+	return ""
+}
+
+// send handles a send endpoint after authentication. s.mu is held.
+func (s *Server) send(op string, f map[string]string, now time.Time, processing bool, echo []kv) *answer {
+	if code, des := s.paramError(op, f); code != "" {
+		return businessFail(code, des, echo)
+	}
+	amount, _ := strconv.ParseInt(f["total_amount"], 10, 64)
+	num, _ := strconv.Atoi(f["total_num"])
+	no := f["mch_billno"]
+	if b := s.bills[no]; b != nil {
+		return s.again(b, op, f, amount, num, echo)
+	}
+	b := &bill{
+		no: no, kind: kinds[op], openID: f["re_openid"], appID: f["wxappid"],
+		amount: amount, num: num, acceptedAt: now,
+		sendName: f["send_name"], wishing: f["wishing"], actName: f["act_name"], remark: f["remark"],
+	}
+	b.listID = s.newListID(now)
+	s.bills[no] = b
+	code, des := "MONEY_LIMIT", moneyLimit(op, amount, num, f["scene_id"])
+	if des == "" {
+		code, des = s.limitFailure(b.openID, amount, now)
+	}
+	if code != "" {
+		b.failed, b.failCode, b.failDes = true, code, des
+	} else {
+		s.pay(b, now)
+		if b.kind == KindGroup {
+			b.shares = s.splitGroup(amount, num)
+		}
+		if b.kind == KindMini {
+			b.pkg = miniPackage(s.MchID, b.appID, no, b.listID)
+		}
+	}
+	if processing {
+		b.pending = true
+		b.settleAt = now.Add(s.cfg.processingDelay)
+		s.track(b)
+		return businessFail("PROCESSING", "请求已受理，请稍后使用原单号查询发放结果", echo)
+	}
+	if b.failed {
+		return businessFail(code, des, echo)
+	}
+	b.sentAt = now
+	s.track(b)
+	return s.success(b, echo)
+}
+
+// again answers a send whose bill number is in the ledger (re-entrancy).
+func (s *Server) again(b *bill, op string, f map[string]string, amount int64, num int, echo []kv) *answer {
+	switch {
+	case b.failed && !b.pending:
+		return businessFail("SEND_FAILED", "该红包已经发放失败,请更换单号再重试", echo)
+	case b.kind != kinds[op] || b.openID != f["re_openid"] || b.amount != amount || b.num != num:
+		return businessFail("FATAL_ERROR", "该单号已存在,且参数(re_openid/total_amount)与原单不一致", echo)
+	case b.pending:
+		return businessFail("PROCESSING", "请求已受理，请稍后使用原单号查询发放结果", echo)
+	}
+	return s.success(b, echo)
+}
+
+func (s *Server) success(b *bill, echo []kv) *answer {
+	a := &answer{code: "SUCCESS"}
+	a.add("return_code", "SUCCESS")
+	a.add("return_msg", "发放成功")
+	a.add("result_code", "SUCCESS")
+	a.add("err_code", "SUCCESS")
+	a.add("err_code_des", "发放成功")
+	for _, e := range echo {
+		if e.k == "wxappid" {
+			e.v = b.appID
+		}
+		a.add(e.k, e.v)
+	}
+	a.add("send_listid", b.listID)
+	a.add("send_time", formatSendTime(b.acceptedAt))
+	if b.kind == KindGroup {
+		a.add("total_num", strconv.Itoa(b.num))
+	}
+	a.add("package", b.pkg)
+	return a
+}
+
+// query answers gethbinfo. s.mu is held; sweep has run.
+func (s *Server) query(f map[string]string, now time.Time) *answer {
+	echo := echoFields(opQuery, f)
+	if code, des := s.paramError(opQuery, f); code != "" {
+		return businessFail(code, des, echo)
+	}
+	b := s.bills[f["mch_billno"]]
+	if b == nil {
+		return businessFail("NOT_FOUND", "指定单号数据不存在", echo)
+	}
+	a := &answer{code: "SUCCESS"}
+	a.add("return_code", "SUCCESS")
+	a.add("return_msg", "获取成功")
+	a.add("result_code", "SUCCESS")
+	a.add("err_code", "SUCCESS")
+	a.add("err_code_des", "OK")
+	a.add("mch_billno", b.no)
+	a.add("mch_id", s.MchID)
+	a.add("detail_id", b.listID)
+	st := b.status(now)
+	a.add("status", string(st))
+	a.add("send_type", "API")
+	hb := "NORMAL"
+	if b.kind == KindGroup {
+		hb = "GROUP"
+	}
+	a.add("hb_type", hb)
+	a.add("total_num", strconv.Itoa(b.num))
+	a.add("total_amount", strconv.FormatInt(b.amount, 10))
+	if st == redpack.StatusFailed {
+		a.add("reason", b.failDes)
+	}
+	a.add("send_time", b.acceptedAt.In(cst).Format(queryTime))
+	if b.refunded {
+		a.add("refund_time", b.refundTime.In(cst).Format(queryTime))
+		a.add("refund_amount", strconv.FormatInt(b.amount, 10))
+	}
+	a.add("wishing", b.wishing)
+	a.add("remark", b.remark)
+	a.add("act_name", b.actName)
+	a.hblist = b.received
+	return a
+}

@@ -1,0 +1,459 @@
+package redpacktest
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/redpack-go/redpack"
+)
+
+// TestRequestRejections sends raw signed requests that break one rule each
+// and checks the answer shape and that nothing reached the ledger.
+func TestRequestRejections(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, WithRateLimit(0))
+	hc := merchantClient(t, s)
+	key := s.APIKey
+
+	type tc struct {
+		name       string
+		op         string
+		body       func(billNo string) []byte
+		returnCode string
+		errCode    string
+		desHas     string
+	}
+	withSend := func(mut func(map[string]string)) func(string) []byte {
+		return func(no string) []byte {
+			f := sendFields(s, no)
+			mut(f)
+			return signed(f, key)
+		}
+	}
+	withGroup := func(mut func(map[string]string)) func(string) []byte {
+		return func(no string) []byte {
+			f := groupFields(s, no)
+			mut(f)
+			return signed(f, key)
+		}
+	}
+	withMini := func(mut func(map[string]string)) func(string) []byte {
+		return func(no string) []byte {
+			f := miniFields(s, no)
+			mut(f)
+			return signed(f, key)
+		}
+	}
+	cases := []tc{
+		{"wrong key", opSend, func(no string) []byte { return signed(sendFields(s, no), strings.Repeat("x", 32)) }, "FAIL", "SIGN_ERROR", ""},
+		{"missing sign", opSend, func(no string) []byte { return encodeFields(sendFields(s, no)) }, "FAIL", "SIGN_ERROR", ""},
+		{"value changed after signing", opSend, func(no string) []byte {
+			return bytes.Replace(signed(sendFields(s, no), key), []byte("恭喜发财"), []byte("恭喜发财 "), 1)
+		}, "FAIL", "SIGN_ERROR", ""},
+		{"sign_type signed", opSend, withSend(func(f map[string]string) { f["sign_type"] = "MD5" }), "FAIL", "SIGN_ERROR", ""},
+		{"undocumented appid on sendredpack", opSend, withSend(func(f map[string]string) { f["appid"] = s.AppID }), "FAIL", "SIGN_ERROR", ""},
+		{"client_ip on group", opSendGroup, withGroup(func(f map[string]string) { f["client_ip"] = "127.0.0.1" }), "FAIL", "SIGN_ERROR", ""},
+		{"client_ip on mini", opSendMini, withMini(func(f map[string]string) { f["client_ip"] = "127.0.0.1" }), "FAIL", "SIGN_ERROR", ""},
+		{"risk_info on mini", opSendMini, withMini(func(f map[string]string) { f["risk_info"] = "posttime%3d1" }), "FAIL", "SIGN_ERROR", ""},
+		{"sub_mch_id on gethbinfo", opQuery, func(no string) []byte {
+			f := queryFields(s, no)
+			f["sub_mch_id"] = "1"
+			return signed(f, key)
+		}, "FAIL", "SIGN_ERROR", ""},
+		{"malformed xml", opSend, func(string) []byte { return []byte("<xml><mch_id>1</xml>") }, "FAIL", "XML_ERROR", ""},
+		{"empty body", opSend, func(string) []byte { return nil }, "FAIL", "XML_ERROR", ""},
+		{"nested element", opSend, func(string) []byte { return []byte("<xml><a><b>1</b></a></xml>") }, "FAIL", "XML_ERROR", ""},
+		{"field twice", opSend, func(string) []byte { return []byte("<xml><mch_id>1</mch_id><mch_id>1</mch_id></xml>") }, "FAIL", "XML_ERROR", ""},
+		{"GBK declared", opSend, func(no string) []byte {
+			return append([]byte(`<?xml version="1.0" encoding="GBK"?>`), signed(sendFields(s, no), key)...)
+		}, "FAIL", "XML_ERROR", ""},
+		{"oversized body", opSend, func(string) []byte { return []byte("<xml><remark>" + strings.Repeat("a", maxBody) + "</remark></xml>") }, "FAIL", "XML_ERROR", ""},
+		{"unknown mch_id", opSend, withSend(func(f map[string]string) { f["mch_id"] = "1900000999" }), "SUCCESS", "PARAM_ERROR", "mch_id"},
+		{"wxappid not the merchant's", opSend, withSend(func(f map[string]string) { f["wxappid"] = "wx0000000000000000" }), "SUCCESS", "PARAM_ERROR", "wxappid不匹配"},
+		{"mini appid on sendredpack", opSend, withSend(func(f map[string]string) { f["wxappid"] = s.MiniAppID }), "SUCCESS", "PARAM_ERROR", "wxappid不匹配"},
+		{"OA appid on mini", opSendMini, withMini(func(f map[string]string) { f["wxappid"] = s.AppID }), "SUCCESS", "PARAM_ERROR", "wxappid不匹配"},
+		{"missing send_name", opSend, withSend(func(f map[string]string) { delete(f, "send_name") }), "SUCCESS", "PARAM_ERROR", "send_name"},
+		{"missing remark", opSend, withSend(func(f map[string]string) { delete(f, "remark") }), "SUCCESS", "PARAM_ERROR", "remark"},
+		{"send_name 33 bytes", opSend, withSend(func(f map[string]string) { f["send_name"] = strings.Repeat("红", 11) }), "SUCCESS", "PARAM_ERROR", "send_name"},
+		{"act_name 33 bytes", opSend, withSend(func(f map[string]string) { f["act_name"] = strings.Repeat("a", 33) }), "SUCCESS", "PARAM_ERROR", "act_name"},
+		{"wishing 129 bytes", opSend, withSend(func(f map[string]string) { f["wishing"] = strings.Repeat("a", 129) }), "SUCCESS", "PARAM_ERROR", "wishing"},
+		{"remark 257 bytes", opSend, withSend(func(f map[string]string) { f["remark"] = strings.Repeat("a", 257) }), "SUCCESS", "PARAM_ERROR", "remark"},
+		{"nonce_str 33", opSend, withSend(func(f map[string]string) { f["nonce_str"] = strings.Repeat("n", 33) }), "SUCCESS", "PARAM_ERROR", "nonce_str"},
+		{"re_openid 33", opSend, withSend(func(f map[string]string) { f["re_openid"] = strings.Repeat("o", 33) }), "SUCCESS", "PARAM_ERROR", "re_openid"},
+		{"client_ip missing", opSend, withSend(func(f map[string]string) { delete(f, "client_ip") }), "SUCCESS", "PARAM_ERROR", "client_ip"},
+		{"client_ip IPv6", opSend, withSend(func(f map[string]string) { f["client_ip"] = "::1" }), "SUCCESS", "PARAM_ERROR", "client_ip"},
+		{"client_ip not an IP", opSend, withSend(func(f map[string]string) { f["client_ip"] = "1.2.3" }), "SUCCESS", "PARAM_ERROR", "client_ip"},
+		{"total_num 2", opSend, withSend(func(f map[string]string) { f["total_num"] = "2" }), "SUCCESS", "PARAM_ERROR", "total_num必须为1"},
+		{"mini total_num 2", opSendMini, withMini(func(f map[string]string) { f["total_num"] = "2" }), "SUCCESS", "PARAM_ERROR", "total_num必须为1"},
+		{"total_amount not integer", opSend, withSend(func(f map[string]string) { f["total_amount"] = "1.00" }), "SUCCESS", "PARAM_ERROR", "total_amount"},
+		{"scene_id unknown", opSend, withSend(func(f map[string]string) { f["scene_id"] = "PRODUCT_9" }), "SUCCESS", "PARAM_ERROR", "scene_id"},
+		{"mini without notify_way", opSendMini, withMini(func(f map[string]string) { delete(f, "notify_way") }), "SUCCESS", "PARAM_ERROR", "notify_way"},
+		{"mini notify_way wrong", opSendMini, withMini(func(f map[string]string) { f["notify_way"] = "JSAPI" }), "SUCCESS", "PARAM_ERROR", "notify_way"},
+		{"group amt_type", opSendGroup, withGroup(func(f map[string]string) { f["amt_type"] = "ALL_SAME" }), "SUCCESS", "PARAM_ERROR", "amt_type"},
+		{"group total_num 2", opSendGroup, withGroup(func(f map[string]string) { f["total_num"] = "2" }), "SUCCESS", "PARAM_ERROR", "total_num"},
+		{"sub_mch_id", opSend, withSend(func(f map[string]string) { f["sub_mch_id"] = "1900000110" }), "SUCCESS", "ACCEPTMODE_ERROR", ""},
+		{"msgappid not bound", opSend, withSend(func(f map[string]string) { f["msgappid"] = "wx0000000000000000" }), "SUCCESS", "MSGAPPID_ERROR", ""},
+	}
+	billNos := map[string]bool{}
+	for i, c := range cases {
+		no := "REJ" + strings.Repeat("0", 6) + string(rune('A'+i/26)) + string(rune('a'+i%26))
+		billNos[no] = true
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			r := post(t, hc, s, c.op, c.body(no))
+			require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+			assert.Equal(t, c.returnCode, r.fields["return_code"], "%s", r.body)
+			assert.Equal(t, "FAIL", r.fields["result_code"])
+			assert.Equal(t, c.errCode, r.fields["err_code"], "%s", r.fields["err_code_des"])
+			assert.Contains(t, r.fields["err_code_des"], c.desHas)
+			assert.NotContains(t, string(r.body), s.APIKey)
+			assert.NotContains(t, r.fields, "sign")
+			assert.NotContains(t, r.fields, "send_listid")
+			if c.returnCode == "SUCCESS" {
+				// Business failures echo the request.
+				assert.Equal(t, no, r.fields["mch_billno"])
+			}
+			_, inLedger := s.Packet(no)
+			assert.False(t, inLedger, "a rejected request must leave no bill")
+			q := post(t, hc, s, opQuery, signed(queryFields(s, no), key))
+			assert.Equal(t, "NOT_FOUND", q.fields["err_code"], "rejected bill numbers are unknown to gethbinfo")
+		})
+	}
+	t.Cleanup(func() {
+		assert.Empty(t, s.Packets())
+		assert.Equal(t, int64(DefaultBalance), s.Balance())
+	})
+}
+
+func TestSignatureCaseAndOrderIrrelevant(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	hc := merchantClient(t, s)
+	f := sendFields(s, "ORDER0001")
+	f["sign"] = strings.ToLower(redpack.Sign(f, s.APIKey))
+	// Reverse element order and plain text instead of CDATA.
+	keys := sortedKeys(f)
+	var b strings.Builder
+	b.WriteString("<xml>\n")
+	for i := len(keys) - 1; i >= 0; i-- {
+		b.WriteString("<" + keys[i] + ">" + f[keys[i]] + "</" + keys[i] + ">\n")
+	}
+	b.WriteString("</xml>")
+	r := post(t, hc, s, opSend, []byte(b.String()))
+	assert.Equal(t, "SUCCESS", r.code(), "%s", r.body)
+}
+
+func TestPathsAndMethods(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	hc := merchantClient(t, s)
+	for _, tc := range []struct {
+		method, path string
+		want         int
+	}{
+		{http.MethodGet, pathPrefix + opSend, http.StatusMethodNotAllowed},
+		{http.MethodPut, pathPrefix + opQuery, http.StatusMethodNotAllowed},
+		{http.MethodPost, pathPrefix + "transfers", http.StatusNotFound},
+		{http.MethodPost, "/pay/unifiedorder", http.StatusNotFound},
+		{http.MethodPost, "/", http.StatusNotFound},
+	} {
+		req, err := http.NewRequest(tc.method, s.URL+tc.path, strings.NewReader("<xml></xml>"))
+		require.NoError(t, err)
+		res, err := hc.Do(req)
+		require.NoError(t, err)
+		res.Body.Close()
+		assert.Equal(t, tc.want, res.StatusCode, "%s %s", tc.method, tc.path)
+	}
+	reqs := s.Requests()
+	require.Len(t, reqs, 5)
+	assert.Equal(t, "HTTP 405", reqs[0].Answer)
+	assert.Equal(t, "HTTP 404", reqs[2].Answer)
+}
+
+func TestClientCertificate(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	body := signed(sendFields(s, "CERT0001"), s.APIKey)
+
+	t.Run("none", func(t *testing.T) {
+		t.Parallel()
+		hc := rawClient(t, s, nil)
+		_, err := hc.Post(s.URL+pathPrefix+opSend, "text/xml", bytes.NewReader(body))
+		require.Error(t, err, "the handshake must fail without a client certificate")
+	})
+	t.Run("other CA", func(t *testing.T) {
+		t.Parallel()
+		other := newTestServer(t)
+		c := other.MerchantTLSCertificate()
+		hc := rawClient(t, s, &c)
+		_, err := hc.Post(s.URL+pathPrefix+opSend, "text/xml", bytes.NewReader(body))
+		require.Error(t, err)
+	})
+	t.Run("client without certificate", func(t *testing.T) {
+		t.Parallel()
+		cfg := s.Config()
+		cfg.PKCS12 = nil
+		cfg.CertPEM, cfg.KeyPEM = nil, nil
+		_, err := redpack.NewClient(cfg)
+		require.ErrorIs(t, err, redpack.ErrCertificate)
+	})
+	t.Run("CN is not the mch_id", func(t *testing.T) {
+		t.Parallel()
+		certPEM, keyPEM, err := s.IssueClientCert("1900000999")
+		require.NoError(t, err)
+		c, err := tls.X509KeyPair(certPEM, keyPEM)
+		require.NoError(t, err)
+		r := post(t, rawClient(t, s, &c), s, opSend, body)
+		assert.Equal(t, "CA_ERROR", r.fields["err_code"])
+		assert.Equal(t, "FAIL", r.fields["return_code"])
+		_, ok := s.Packet("CERT0001")
+		assert.False(t, ok)
+	})
+	t.Run("PEM pair works", func(t *testing.T) {
+		t.Parallel()
+		cfg := s.Config()
+		cfg.PKCS12 = nil
+		cfg.CertPEM, cfg.KeyPEM = s.MerchantCertPEM(), s.MerchantKeyPEM()
+		c, err := redpack.NewClient(cfg, tinyRetry)
+		require.NoError(t, err)
+		defer c.CloseIdleConnections()
+		_, err = c.Send(context.Background(), sendReq("CERTPEM01", "oPem", 100))
+		require.NoError(t, err)
+	})
+}
+
+func TestMoneyLimit(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, WithRateLimit(0), WithUserDailyLimits(10, 1_000_000))
+	hc := merchantClient(t, s)
+	for i, tc := range []struct {
+		op     string
+		amount string
+		num    string
+		scene  string
+		want   string
+	}{
+		{opSend, "99", "1", "", "MONEY_LIMIT"},
+		{opSend, "100", "1", "", "SUCCESS"},
+		{opSend, "20000", "1", "", "SUCCESS"},
+		{opSend, "20001", "1", "", "MONEY_LIMIT"},
+		{opSend, "1", "1", "PRODUCT_1", "SUCCESS"},
+		{opSend, "0", "1", "PRODUCT_1", "MONEY_LIMIT"},
+		{opSend, "499900", "1", "PRODUCT_4", "SUCCESS"},
+		{opSend, "499901", "1", "PRODUCT_4", "MONEY_LIMIT"},
+		{opSendMini, "99", "1", "", "MONEY_LIMIT"},
+		{opSendMini, "20000", "1", "", "SUCCESS"},
+		{opSendGroup, "299", "3", "", "MONEY_LIMIT"},
+		{opSendGroup, "300", "3", "", "SUCCESS"},
+		{opSendGroup, "60000", "3", "", "SUCCESS"},
+		{opSendGroup, "60001", "3", "", "MONEY_LIMIT"},
+	} {
+		no := "MONEY" + string(rune('A'+i))
+		var f map[string]string
+		switch tc.op {
+		case opSend:
+			f = sendFields(s, no)
+		case opSendMini:
+			f = miniFields(s, no)
+		default:
+			f = groupFields(s, no)
+		}
+		f["re_openid"] = "oMoney" + string(rune('A'+i))
+		f["total_amount"], f["total_num"] = tc.amount, tc.num
+		if tc.scene != "" {
+			f["scene_id"] = tc.scene
+		}
+		r := post(t, hc, s, tc.op, signed(f, s.APIKey))
+		assert.Equal(t, tc.want, r.code(), "%s %s/%s %s: %s", tc.op, tc.amount, tc.num, tc.scene, r.fields["err_code_des"])
+		p, ok := s.Packet(no)
+		require.True(t, ok, "processed bills are in the ledger")
+		if tc.want == "SUCCESS" {
+			assert.Equal(t, redpack.StatusSent, p.Status)
+			continue
+		}
+		assert.Equal(t, redpack.StatusFailed, p.Status)
+		assert.Equal(t, "MONEY_LIMIT", p.Reason)
+		// The bill number is dead.
+		r = post(t, hc, s, tc.op, signed(f, s.APIKey))
+		assert.Equal(t, "SEND_FAILED", r.code())
+		q := post(t, hc, s, opQuery, signed(queryFields(s, no), s.APIKey))
+		assert.Equal(t, "FAILED", q.fields["status"])
+		assert.NotEmpty(t, q.fields["reason"])
+	}
+}
+
+func TestDailyLimits(t *testing.T) {
+	t.Parallel()
+	type step struct {
+		openID string
+		amount int64
+		want   *error // nil = success
+	}
+	errp := func(e error) *error { return &e }
+	for _, tc := range []struct {
+		name  string
+		opts  []Option
+		steps []step
+	}{
+		{"SENDNUM_LIMIT", []Option{WithUserDailyLimits(2, 1_000_000)}, []step{
+			{"oA", 100, nil}, {"oA", 100, nil}, {"oA", 100, errp(redpack.ErrSendNumLimit)}, {"oB", 100, nil},
+		}},
+		{"RCVDAMOUNT_LIMIT", []Option{WithUserDailyLimits(10, 25000)}, []step{
+			{"oA", 20000, nil}, {"oA", 5001, errp(redpack.ErrRcvdAmountLimit)}, {"oA", 5000, nil}, {"oB", 20000, nil},
+		}},
+		{"SENDAMOUNT_LIMIT", []Option{WithMerchantDailyLimit(30000)}, []step{
+			{"oA", 20000, nil}, {"oB", 10001, errp(redpack.ErrSendAmountLimit)}, {"oC", 10000, nil}, {"oD", 100, errp(redpack.ErrSendAmountLimit)},
+		}},
+		{"NOTENOUGH", []Option{WithBalance(15000)}, []step{
+			{"oA", 10000, nil}, {"oB", 5001, errp(redpack.ErrNotEnough)}, {"oB", 5000, nil}, {"oC", 100, errp(redpack.ErrNotEnough)},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			clk := newFakeClock()
+			s := newTestServer(t, append(tc.opts, WithClock(clk.Now))...)
+			c := newTestClient(t, s)
+			ctx := context.Background()
+			var paid int64
+			for i, st := range tc.steps {
+				no := c.NewBillNo()
+				_, err := c.Send(ctx, sendReq(no, st.openID, st.amount))
+				if st.want == nil {
+					require.NoError(t, err, "step %d", i)
+					paid += st.amount
+					continue
+				}
+				require.ErrorIs(t, err, *st.want, "step %d", i)
+				assert.Equal(t, redpack.OutcomeFinal, redpack.Outcome(err))
+				// Finally failed: SEND_FAILED afterwards, FAILED on query.
+				_, err = c.Send(ctx, sendReq(no, st.openID, st.amount))
+				assert.ErrorIs(t, err, redpack.ErrSendFailed)
+				rec, err := c.Query(ctx, no)
+				require.NoError(t, err)
+				assert.Equal(t, redpack.StatusFailed, rec.Status)
+			}
+			assert.Equal(t, paid, s.TotalPaid())
+			if tc.name != "NOTENOUGH" {
+				// A new CST day resets the daily windows.
+				clk.Advance(24 * time.Hour)
+				last := tc.steps[len(tc.steps)-1]
+				_, err := c.Send(ctx, sendReq(c.NewBillNo(), last.openID, last.amount))
+				require.NoError(t, err)
+			}
+		})
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	s := newTestServer(t, WithRateLimit(3), WithClock(clk.Now))
+	hc := merchantClient(t, s)
+	var codes []string
+	for i := range 5 {
+		no := "RATE" + string(rune('A'+i))
+		f := sendFields(s, no)
+		f["re_openid"] = "oRate" + string(rune('A'+i))
+		codes = append(codes, post(t, hc, s, opSend, signed(f, s.APIKey)).code())
+	}
+	assert.Equal(t, []string{"SUCCESS", "SUCCESS", "SUCCESS", "FREQ_LIMIT", "FREQ_LIMIT"}, codes)
+	_, ok := s.Packet("RATED")
+	assert.False(t, ok, "a FREQ_LIMIT answer processes nothing")
+	// Queries have their own window.
+	assert.Equal(t, "SUCCESS", post(t, hc, s, opQuery, signed(queryFields(s, "RATEA"), s.APIKey)).code())
+	clk.Advance(1001 * time.Millisecond)
+	f := sendFields(s, "RATED")
+	f["re_openid"] = "oRateD"
+	assert.Equal(t, "SUCCESS", post(t, hc, s, opSend, signed(f, s.APIKey)).code(), "the window slides")
+
+	// Through the client: FREQ_LIMIT is unknown and retried.
+	c := newTestClient(t, s, oneAttempt)
+	for range 2 {
+		_, _ = c.Send(context.Background(), sendReq(c.NewBillNo(), "oX", 100))
+	}
+	_, err := c.Send(context.Background(), sendReq(c.NewBillNo(), "oY", 100))
+	require.ErrorIs(t, err, redpack.ErrFreqLimit)
+	assert.Equal(t, redpack.OutcomeUnknown, redpack.Outcome(err))
+}
+
+func TestReentrancy(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	c := newTestClient(t, s)
+	ctx := context.Background()
+	no := c.NewBillNo()
+	first, err := c.Send(ctx, sendReq(no, "oReent", 1234))
+	require.NoError(t, err)
+	again, err := c.Send(ctx, sendReq(no, "oReent", 1234))
+	require.NoError(t, err, "same bill number and parameters: the original answer again")
+	assert.Equal(t, first.SendListID, again.SendListID)
+	assert.Equal(t, int64(1234), s.TotalPaid(), "paid once")
+	assert.Len(t, s.Packets(), 1)
+
+	for _, tc := range []struct {
+		name string
+		req  redpack.SendRequest
+	}{
+		{"other openid", sendReq(no, "oOther", 1234)},
+		{"other amount", sendReq(no, "oReent", 1235)},
+	} {
+		_, err := c.Send(ctx, tc.req)
+		require.ErrorIs(t, err, redpack.ErrFatalError, tc.name)
+		assert.Equal(t, redpack.OutcomePending, redpack.Outcome(err), tc.name)
+	}
+	// Another endpoint under the same bill number is another parameter set.
+	mc := s.NewMiniProgramClient(tinyRetry)
+	defer mc.CloseIdleConnections()
+	_, err = mc.SendMiniProgram(ctx, redpack.MiniProgramSendRequest{BillNo: no, OpenID: "oReent", Amount: 1234,
+		SendName: "a", Wishing: "b", ActName: "c", Remark: "d"})
+	require.ErrorIs(t, err, redpack.ErrFatalError)
+	// Other fields differing is not FATAL_ERROR (current table): original answer.
+	r := sendReq(no, "oReent", 1234)
+	r.Wishing = "另一个祝福"
+	res, err := c.Send(ctx, r)
+	require.NoError(t, err)
+	assert.Equal(t, first.SendListID, res.SendListID)
+	assert.Equal(t, int64(1234), s.TotalPaid())
+	assert.Equal(t, int64(DefaultBalance-1234), s.Balance())
+}
+
+func TestNoSecretsInAnswers(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	hc := merchantClient(t, s)
+	var bodies [][]byte
+	for _, f := range []map[string]string{sendFields(s, "SECRET01"), groupFields(s, "SECRET02"), miniFields(s, "SECRET03"), queryFields(s, "SECRET01")} {
+		body := signed(f, s.APIKey)
+		op := opSend
+		switch {
+		case f["amt_type"] != "":
+			op = opSendGroup
+		case f["notify_way"] != "":
+			op = opSendMini
+		case f["bill_type"] != "":
+			op = opQuery
+		}
+		if op != opQuery {
+			f["re_openid"] = "oSecret" + op
+			body = signed(f, s.APIKey)
+		}
+		r := post(t, hc, s, op, body)
+		require.Equal(t, "SUCCESS", r.code(), "%s", r.body)
+		bodies = append(bodies, r.body)
+		bad := post(t, hc, s, op, bytes.Replace(body, []byte("<nonce_str>"), []byte("<x>1</x><nonce_str>"), 1))
+		bodies = append(bodies, bad.body)
+		sign := redpack.Sign(f, s.APIKey)
+		for _, b := range bodies {
+			assert.NotContains(t, string(b), s.APIKey)
+			assert.NotContains(t, string(b), sign)
+		}
+	}
+}
