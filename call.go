@@ -3,6 +3,8 @@ package redpack
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +14,10 @@ import (
 )
 
 var contentType = []string{"text/xml; charset=utf-8"}
+
+// errWaitRefused marks an attempt stopped before sending by the rate limiter
+// or the concurrency cap (the context ends before a slot is free).
+var errWaitRefused = errors.New("redpack: no rate or concurrency slot before the context ends")
 
 // call is the one request pipeline of every endpoint. It adds nonce_str,
 // signs and encodes p once, then makes up to RetryPolicy.MaxAttempts
@@ -60,6 +66,9 @@ func (c *Client) call(ctx context.Context, ep endpoint, billNo string, p params)
 		if err != nil {
 			last = err
 			c.logAttempt(ctx, slog.LevelDebug, ep.op, billNo, attempts, err)
+			if errors.Is(err, errWaitRefused) {
+				break // the limiter cannot grant a slot before ctx ends: retrying cannot help
+			}
 			continue
 		}
 		ae := answerError(ep.op, billNo, r)
@@ -142,7 +151,7 @@ func answerError(op, billNo string, r *response) *APIError {
 func (c *Client) attempt(ctx context.Context, ep endpoint, body []byte) (r *response, raw []byte, sent bool, err error) {
 	release, err := c.limits(ctx)
 	if err != nil {
-		return nil, nil, false, err
+		return nil, nil, false, fmt.Errorf("%w: %w", errWaitRefused, err)
 	}
 	defer release()
 	actx, cancel := context.WithTimeout(ctx, c.opts.timeout)

@@ -574,34 +574,58 @@ const ResolveTimeout = 30 * time.Minute
 // Resolve settles an unknown outcome: it queries billNo until the record
 // says whether the red packet went out (any status but SENDING), waiting
 // between queries with the Client's RetryPolicy delays (growing to MaxDelay)
-// while the answer is NOT_FOUND, SENDING or otherwise unknown. It stops at
-// the first REJECTED answer (a configuration problem) and when ctx ends,
-// returning the last unknown outcome. A context without deadline gets
-// ResolveTimeout. WeChat Pay suggests querying a PROCESSING send again after
-// about 20 minutes; size the deadline accordingly.
+// while the answer is NOT_FOUND, SENDING or otherwise unknown. A context
+// without deadline gets ResolveTimeout. WeChat Pay suggests querying a
+// PROCESSING send again after about 20 minutes; size the deadline
+// accordingly.
 //
-// rec.Status.Outcome() then tells: OutcomeOK paid, OutcomeFinal not paid
-// (send again under a new bill number if you still want to pay).
+// On success rec.Status.Outcome() tells: OutcomeOK paid, OutcomeFinal not
+// paid (send again under a new bill number if you still want to pay).
+//
+// When Resolve cannot tell, the send's outcome is still unknown, and the
+// error always says so: it is an *UnknownOutcomeError (Outcome gives
+// OutcomeUnknown) wrapping the last query error, also when the queries were
+// refused (a REJECTED answer such as SIGN_ERROR stops the polling: errors.Is
+// still matches its sentinel) or never reached WeChat Pay. A query problem
+// never reads as "the red packet was not paid".
 func (c *Client) Resolve(ctx context.Context, billNo string) (*Record, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, ResolveTimeout)
 		defer cancel()
 	}
+	var last error
 	for poll := 1; ; poll++ {
 		rec, err := c.Query(ctx, billNo)
-		if err == nil && rec.Status.Outcome() != OutcomePending && rec.Status.Outcome() != OutcomeUnknown {
-			return rec, nil
+		if err == nil {
+			if o := rec.Status.Outcome(); o == OutcomeOK || o == OutcomeFinal {
+				return rec, nil
+			}
+			err = errors.New("redpack: gethbinfo bill " + billNo + ": status " + strconv.Quote(string(rec.Status)))
 		}
-		if err != nil && Outcome(err) == OutcomeRejected {
+		var ve *ValidationError
+		if errors.As(err, &ve) {
 			return nil, err
 		}
-		if err == nil {
-			err = &UnknownOutcomeError{Op: opQuery, BillNo: billNo, Attempts: poll,
-				Err: errors.New("status " + string(rec.Status))}
+		// A query that never left (context ended while waiting) says less
+		// than an earlier answer: keep the earlier one.
+		if last == nil || !errors.Is(err, ErrNotSent) {
+			last = err
 		}
-		if sleep(ctx, c.opts.retry.delay(poll)) != nil {
-			return rec, err
+		if Outcome(err) == OutcomeRejected || sleep(ctx, c.opts.retry.delay(poll)) != nil {
+			var ue *UnknownOutcomeError
+			if errors.As(last, &ue) {
+				ue.Attempts = poll
+				return nil, ue
+			}
+			// Unwrap a query's *NotSentError: that the query was not sent
+			// must not match ErrNotSent, which would read as "the red
+			// packet was not sent".
+			var ns *NotSentError
+			if errors.As(last, &ns) {
+				last = errors.New("redpack: gethbinfo bill " + billNo + ": the queries did not reach WeChat Pay: " + errString(ns.Err))
+			}
+			return nil, &UnknownOutcomeError{Op: opQuery, BillNo: billNo, Attempts: poll, Err: last}
 		}
 	}
 }

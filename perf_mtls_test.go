@@ -1,0 +1,293 @@
+package redpack
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// minimalAnswer is a success without echo fields: the smallest answer the
+// client accepts, so that the server's own work stays out of the figures.
+var minimalAnswer = []byte(`<xml><return_code><![CDATA[SUCCESS]]></return_code><result_code><![CDATA[SUCCESS]]></result_code><send_listid><![CDATA[1000041701202004173001723769407]]></send_listid><total_amount>100</total_amount></xml>`)
+
+// minimalServer is a mutual-TLS server that drains the request and answers
+// minimalAnswer; it counts completed TLS handshakes, ClientHello messages (a
+// TLS 1.3 HelloRetryRequest makes two for one handshake) and closed
+// connections.
+type minimalServer struct {
+	*httptest.Server
+	handshakes  atomic.Int64
+	hellos      atomic.Int64
+	closed      atomic.Int64
+	delay       time.Duration // set before the first request
+	inFlight    atomic.Int64
+	maxInFlight atomic.Int64
+}
+
+func newMinimalServer(tb testing.TB) *minimalServer {
+	tb.Helper()
+	p := sharedPKI(tb)
+	s := &minimalServer{}
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := s.inFlight.Add(1)
+		defer s.inFlight.Add(-1)
+		for m := s.maxInFlight.Load(); n > m && !s.maxInFlight.CompareAndSwap(m, n); m = s.maxInFlight.Load() {
+		}
+		io.Copy(io.Discard, r.Body)
+		if s.delay > 0 {
+			time.Sleep(s.delay)
+		}
+		w.Write(minimalAnswer)
+	}))
+	s.Config.ErrorLog = log.New(io.Discard, "", 0)
+	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateClosed || st == http.StateHijacked {
+			s.closed.Add(1)
+		}
+	}
+	s.TLS = &tls.Config{
+		Certificates: []tls.Certificate{p.server.TLS()},
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		ClientCAs:    p.ca.Pool(),
+		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			s.hellos.Add(1)
+			return nil, nil
+		},
+		VerifyConnection: func(tls.ConnectionState) error {
+			s.handshakes.Add(1)
+			return nil
+		},
+	}
+	s.StartTLS()
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// baselineClient is a bare net/http client with the same certificate, pool
+// size and TLS floor as a redpack Client: what the wire costs without the SDK.
+func baselineClient(tb testing.TB) *http.Client {
+	p := sharedPKI(tb)
+	return &http.Client{Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{
+			MinVersion:   tls.VersionTLS12,
+			RootCAs:      p.ca.Pool(),
+			Certificates: []tls.Certificate{p.merchant.TLS()},
+		},
+		MaxIdleConns:        DefaultMaxConns,
+		MaxIdleConnsPerHost: DefaultMaxConns,
+		MaxConnsPerHost:     DefaultMaxConns,
+	}}
+}
+
+// BenchmarkSendVsBaseline runs a full Send over loopback mutual TLS next to
+// the baseline, a bare net/http client posting a prebuilt body to the same
+// server, sequentially and from 32 goroutines (SetParallelism(16) on 2
+// CPUs). Compare the redpack and baseline ns/op of the same run.
+func BenchmarkSendVsBaseline(b *testing.B) {
+	srv := newMinimalServer(b)
+	c := newClientFor(b, testConfig(b, &testServer{Server: srv.Server}))
+	base := baselineClient(b)
+	ctx := context.Background()
+	body := c.encodeRequest(c.sendParams(&sendFields{OpenID: testOpenID, Amount: 100, SendName: "redpack",
+		Wishing: "Happy new year", ActName: "New year", Remark: "Thanks"}, 1))
+	url := srv.URL + epSend.path
+
+	send := func(b *testing.B) {
+		if _, err := c.Send(ctx, sendReq("")); err != nil {
+			b.Fatal(err)
+		}
+	}
+	post := func(b *testing.B) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+		res, err := base.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadAll(io.LimitReader(res.Body, maxResponseBytes)); err != nil {
+			b.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	for _, mode := range []struct {
+		name string
+		fn   func(*testing.B)
+	}{{"redpack", send}, {"baseline", post}} {
+		b.Run(mode.name+"/seq", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				mode.fn(b)
+			}
+		})
+		b.Run(mode.name+"/par32", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetParallelism(16)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					mode.fn(b)
+				}
+			})
+		})
+	}
+}
+
+// TestConnectionReuseAndNoLeak sends 10,000 red packets from 32 goroutines
+// through one Client: the server must see no more TLS handshakes than the
+// pool size, and after CloseIdleConnections the goroutine count returns to
+// where it was before the Client existed.
+func TestConnectionReuseAndNoLeak(t *testing.T) {
+	before := runtime.NumGoroutine()
+	srv := newMinimalServer(t)
+	const pool = 8
+	// One attempt: a silently retried failure would hide a broken connection.
+	c := newClientFor(t, testConfig(t, &testServer{Server: srv.Server}), WithMaxConns(pool),
+		WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
+	const sends, workers = 10_000, 32
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for range workers {
+		wg.Go(func() {
+			for next.Add(1) <= sends {
+				if _, err := c.Send(context.Background(), sendReq("")); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if h := srv.handshakes.Load(); h < 1 || h > pool {
+		t.Errorf("server saw %d TLS handshakes (%d ClientHellos, %d connections closed) for %d sends from %d goroutines; want 1..%d (the pool size)",
+			h, srv.hellos.Load(), srv.closed.Load(), sends, workers, pool)
+	}
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	t.Logf("%d sends, %d handshakes, heap in use after GC %d KiB, goroutines %d (before %d)",
+		sends, srv.handshakes.Load(), ms.HeapInuse>>10, runtime.NumGoroutine(), before)
+
+	c.CloseIdleConnections()
+	srv.CloseClientConnections()
+	srv.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		buf := make([]byte, 1<<16)
+		t.Errorf("goroutines: %d after CloseIdleConnections, %d before the Client; stacks:\n%s", n, before, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// TestMaxConcurrentCapsInFlight: with WithMaxConcurrent(2), 12 concurrent
+// sends never have more than 2 requests in flight at the server; without it
+// (the control) they do.
+func TestMaxConcurrentCapsInFlight(t *testing.T) {
+	t.Parallel()
+	run := func(opts ...Option) int64 {
+		srv := newMinimalServer(t)
+		srv.delay = 20 * time.Millisecond
+		c := newClientFor(t, testConfig(t, &testServer{Server: srv.Server}), opts...)
+		var wg sync.WaitGroup
+		for range 12 {
+			wg.Go(func() {
+				if _, err := c.Send(context.Background(), sendReq("")); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		return srv.maxInFlight.Load()
+	}
+	if got := run(WithMaxConcurrent(2)); got > 2 {
+		t.Errorf("WithMaxConcurrent(2): %d requests in flight at once", got)
+	}
+	if got := run(); got <= 2 {
+		t.Errorf("control without a cap: at most %d in flight; the test cannot tell the cap works", got)
+	}
+}
+
+// BenchmarkSendRatio interleaves one redpack Send and one baseline post per
+// iteration against the same server and reports both durations and their
+// ratio, so that machine noise (shared CPUs) hits both sides alike. Run it
+// with -cpu 1,2 and compare "ratio" to the 1.15 target; the par32 variant
+// runs 32 goroutines.
+func BenchmarkSendRatio(b *testing.B) {
+	srv := newMinimalServer(b)
+	c := newClientFor(b, testConfig(b, &testServer{Server: srv.Server}))
+	base := baselineClient(b)
+	body := c.encodeRequest(c.sendParams(&sendFields{OpenID: testOpenID, Amount: 100, SendName: "redpack",
+		Wishing: "Happy new year", ActName: "New year", Remark: "Thanks"}, 1))
+	url := srv.URL + epSend.path
+	pair := func(tb testing.TB, sdk, bare *atomic.Int64) {
+		t0 := time.Now()
+		if _, err := c.Send(context.Background(), sendReq("")); err != nil {
+			tb.Fatal(err)
+		}
+		t1 := time.Now()
+		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+		res, err := base.Do(req)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		t2 := time.Now()
+		sdk.Add(int64(t1.Sub(t0)))
+		bare.Add(int64(t2.Sub(t1)))
+	}
+	report := func(b *testing.B, sdk, bare *atomic.Int64) {
+		n := float64(b.N)
+		b.ReportMetric(float64(sdk.Load())/n, "redpack-ns/send")
+		b.ReportMetric(float64(bare.Load())/n, "baseline-ns/send")
+		b.ReportMetric(float64(sdk.Load())/float64(bare.Load()), "ratio")
+	}
+	b.Run("seq", func(b *testing.B) {
+		var sdk, bare atomic.Int64
+		for b.Loop() {
+			pair(b, &sdk, &bare)
+		}
+		report(b, &sdk, &bare)
+	})
+	b.Run("par32", func(b *testing.B) {
+		var sdk, bare atomic.Int64
+		b.SetParallelism(16)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				pair(b, &sdk, &bare)
+			}
+		})
+		report(b, &sdk, &bare)
+	})
+}
+
+// BenchmarkBillNoParallel draws bill numbers from 8 goroutines per CPU on
+// one generator (the process-wide logical clock is the shared state).
+func BenchmarkBillNoParallel(b *testing.B) {
+	g := newBillNoGen("9876543210", 42, time.Now)
+	b.ReportAllocs()
+	b.SetParallelism(4)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if len(g.next()) != billNoMaxLen {
+				b.Fatal("bad length")
+			}
+		}
+	})
+}
