@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptrace"
-	"sort"
 	"sync/atomic"
 )
 
@@ -101,7 +100,7 @@ func (c *Client) call(ctx context.Context, ep endpoint, billNo string, p params)
 // body: the bytes every attempt of one call sends.
 func (c *Client) encodeRequest(p params) []byte {
 	p = p.add("nonce_str", c.opts.nonce())
-	sort.Sort(p)
+	p.sort()
 	sign := c.sign(p, false)
 	return encodeXML(make([]byte, 0, encodedLen(p, sign)), p, sign)
 }
@@ -169,7 +168,7 @@ func (c *Client) attempt(ctx context.Context, ep endpoint, body []byte) (r *resp
 		return nil, nil, gotConn.Load(), err
 	}
 	defer res.Body.Close()
-	raw, err = io.ReadAll(io.LimitReader(res.Body, maxResponseBytes+1))
+	raw, err = readBody(res)
 	if err != nil {
 		return nil, nil, true, err
 	}
@@ -189,6 +188,30 @@ func (c *Client) attempt(ctx context.Context, ep endpoint, body []byte) (r *resp
 	return r, raw, true, nil
 }
 
+// readBody reads at most maxResponseBytes+1 bytes of the answer, in one
+// buffer sized by Content-Length when the server sent one.
+func readBody(res *http.Response) ([]byte, error) {
+	size := 1024
+	if n := res.ContentLength; n >= 0 && n <= maxResponseBytes {
+		size = int(n) + 1 // +1 so that reading to EOF needs no growth
+	}
+	buf := make([]byte, 0, size)
+	r := io.LimitReader(res.Body, maxResponseBytes+1)
+	for {
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+	}
+}
+
 // responseParams returns the flat fields of r, sorted, for verifying its
 // sign. hblist is not covered: how nested content would be signed is
 // undocumented, and no observed answer with hblist carried a sign.
@@ -197,6 +220,6 @@ func responseParams(r *response) params {
 	for _, kv := range r.fields {
 		p = p.add(kv.k, kv.v)
 	}
-	sort.Sort(p)
+	p.sort()
 	return p
 }

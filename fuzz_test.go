@@ -136,7 +136,7 @@ func FuzzValidate(f *testing.F) {
 		p := c.sendParams(&fields, 1)
 		p = p.add("client_ip", clientIP)
 		p = p.add("nonce_str", newNonce())
-		sort.Sort(p)
+		p.sort()
 		if ri := p.get("risk_info"); len(ri) > 128 {
 			t.Fatalf("risk_info %d bytes", len(ri))
 		}

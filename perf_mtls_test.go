@@ -89,58 +89,6 @@ func baselineClient(tb testing.TB) *http.Client {
 	}}
 }
 
-// BenchmarkSendVsBaseline runs a full Send over loopback mutual TLS next to
-// the baseline, a bare net/http client posting a prebuilt body to the same
-// server, sequentially and from 32 goroutines (SetParallelism(16) on 2
-// CPUs). Compare the redpack and baseline ns/op of the same run.
-func BenchmarkSendVsBaseline(b *testing.B) {
-	srv := newMinimalServer(b)
-	c := newClientFor(b, testConfig(b, &testServer{Server: srv.Server}))
-	base := baselineClient(b)
-	ctx := context.Background()
-	body := c.encodeRequest(c.sendParams(&sendFields{OpenID: testOpenID, Amount: 100, SendName: "redpack",
-		Wishing: "Happy new year", ActName: "New year", Remark: "Thanks"}, 1))
-	url := srv.URL + epSend.path
-
-	send := func(b *testing.B) {
-		if _, err := c.Send(ctx, sendReq("")); err != nil {
-			b.Fatal(err)
-		}
-	}
-	post := func(b *testing.B) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
-		res, err := base.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := io.ReadAll(io.LimitReader(res.Body, maxResponseBytes)); err != nil {
-			b.Fatal(err)
-		}
-		res.Body.Close()
-	}
-	for _, mode := range []struct {
-		name string
-		fn   func(*testing.B)
-	}{{"redpack", send}, {"baseline", post}} {
-		b.Run(mode.name+"/seq", func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				mode.fn(b)
-			}
-		})
-		b.Run(mode.name+"/par32", func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetParallelism(16)
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					mode.fn(b)
-				}
-			})
-		})
-	}
-}
-
 // TestConnectionReuseAndNoLeak sends 10,000 red packets from 32 goroutines
 // through one Client: the server must see no more TLS handshakes than the
 // pool size, and after CloseIdleConnections the goroutine count returns to
@@ -222,59 +170,84 @@ func TestMaxConcurrentCapsInFlight(t *testing.T) {
 	}
 }
 
-// BenchmarkSendRatio interleaves one redpack Send and one baseline post per
-// iteration against the same server and reports both durations and their
-// ratio, so that machine noise (shared CPUs) hits both sides alike. Run it
-// with -cpu 1,2 and compare "ratio" to the 1.15 target; the par32 variant
-// runs 32 goroutines.
-func BenchmarkSendRatio(b *testing.B) {
+// BenchmarkSendVsBaseline runs a full Send over loopback mutual TLS next to
+// the baseline, a bare net/http client with the same certificate posting a
+// prebuilt body to the same minimal server, sequentially and from 32
+// goroutines (SetParallelism(16) on 2 CPUs):
+//
+//   - redpack/* and baseline/* give each side's ns/op and allocs/op;
+//   - ratio/* interleaves one Send and one baseline post per iteration and
+//     reports both durations and redpack/baseline, so that machine noise
+//     (shared CPUs) hits both sides alike. Compare "ratio" with the 1.15
+//     target.
+func BenchmarkSendVsBaseline(b *testing.B) {
 	srv := newMinimalServer(b)
 	c := newClientFor(b, testConfig(b, &testServer{Server: srv.Server}))
 	base := baselineClient(b)
 	body := c.encodeRequest(c.sendParams(&sendFields{OpenID: testOpenID, Amount: 100, SendName: "redpack",
 		Wishing: "Happy new year", ActName: "New year", Remark: "Thanks"}, 1))
 	url := srv.URL + epSend.path
-	pair := func(tb testing.TB, sdk, bare *atomic.Int64) {
-		t0 := time.Now()
+
+	send := func(tb testing.TB) {
 		if _, err := c.Send(context.Background(), sendReq("")); err != nil {
 			tb.Fatal(err)
 		}
-		t1 := time.Now()
+	}
+	post := func(tb testing.TB) {
 		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
 		res, err := base.Do(req)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		t2 := time.Now()
-		sdk.Add(int64(t1.Sub(t0)))
-		bare.Add(int64(t2.Sub(t1)))
-	}
-	report := func(b *testing.B, sdk, bare *atomic.Int64) {
-		n := float64(b.N)
-		b.ReportMetric(float64(sdk.Load())/n, "redpack-ns/send")
-		b.ReportMetric(float64(bare.Load())/n, "baseline-ns/send")
-		b.ReportMetric(float64(sdk.Load())/float64(bare.Load()), "ratio")
-	}
-	b.Run("seq", func(b *testing.B) {
-		var sdk, bare atomic.Int64
-		for b.Loop() {
-			pair(b, &sdk, &bare)
+		if _, err := io.Copy(io.Discard, io.LimitReader(res.Body, maxResponseBytes)); err != nil {
+			tb.Fatal(err)
 		}
-		report(b, &sdk, &bare)
-	})
-	b.Run("par32", func(b *testing.B) {
-		var sdk, bare atomic.Int64
-		b.SetParallelism(16)
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				pair(b, &sdk, &bare)
+		res.Body.Close()
+	}
+	var sdk, bare atomic.Int64
+	pair := func(tb testing.TB) {
+		t0 := time.Now()
+		send(tb)
+		t1 := time.Now()
+		post(tb)
+		sdk.Add(int64(t1.Sub(t0)))
+		bare.Add(int64(time.Since(t1)))
+	}
+	for _, mode := range []struct {
+		name string
+		fn   func(testing.TB)
+	}{{"redpack", send}, {"baseline", post}, {"ratio", pair}} {
+		for _, par := range []bool{false, true} {
+			name := mode.name + "/seq"
+			if par {
+				name = mode.name + "/par32"
 			}
-		})
-		report(b, &sdk, &bare)
-	})
+			b.Run(name, func(b *testing.B) {
+				sdk.Store(0)
+				bare.Store(0)
+				b.ReportAllocs()
+				if par {
+					b.SetParallelism(16)
+					b.RunParallel(func(pb *testing.PB) {
+						for pb.Next() {
+							mode.fn(b)
+						}
+					})
+				} else {
+					for b.Loop() {
+						mode.fn(b)
+					}
+				}
+				if mode.name == "ratio" {
+					n := float64(b.N)
+					b.ReportMetric(float64(sdk.Load())/n, "redpack-ns/send")
+					b.ReportMetric(float64(bare.Load())/n, "baseline-ns/send")
+					b.ReportMetric(float64(sdk.Load())/float64(bare.Load()), "ratio")
+				}
+			})
+		}
+	}
 }
 
 // BenchmarkBillNoParallel draws bill numbers from 8 goroutines per CPU on

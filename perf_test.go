@@ -1,6 +1,9 @@
 package redpack
 
 import (
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -80,4 +83,33 @@ func countSub(s, sub string) int {
 		}
 	}
 	return n
+}
+
+// TestReadBody covers the presized answer reader: with and without
+// Content-Length, a Content-Length that lies, and the size cap.
+func TestReadBody(t *testing.T) {
+	t.Parallel()
+	body := strings.Repeat("x", 3000)
+	for _, tc := range []struct {
+		name   string
+		body   string
+		length int64
+		want   int
+	}{
+		{"exact length", body, 3000, 3000},
+		{"unknown length", body, -1, 3000},
+		{"length too small", body, 10, 3000},
+		{"length too large", body, 5000, 3000},
+		{"empty", "", 0, 0},
+		{"over the cap", strings.Repeat("y", maxResponseBytes+500), -1, maxResponseBytes + 1},
+	} {
+		res := &http.Response{Body: io.NopCloser(strings.NewReader(tc.body)), ContentLength: tc.length}
+		got, err := readBody(res)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if len(got) != tc.want || string(got) != tc.body[:tc.want] {
+			t.Errorf("%s: read %d bytes, want the first %d", tc.name, len(got), tc.want)
+		}
+	}
 }

@@ -354,20 +354,22 @@ func (c *Client) sendParams(f *sendFields, totalNum int) params {
 		f.BillNo = c.billNos.next()
 	}
 	ri, _ := f.RiskInfo.encode()
+	// Added in name order, so that sorting after the endpoint's own fields
+	// is about one pass.
 	p := make(params, 0, 18)
+	p = p.add("act_name", f.ActName)
+	p = p.add("consume_mch_id", f.ConsumeMchID)
 	p = p.add("mch_billno", f.BillNo)
 	p = p.add("mch_id", c.mchID)
-	p = p.add("wxappid", c.appID)
-	p = p.add("send_name", f.SendName)
 	p = p.add("re_openid", f.OpenID)
+	p = p.add("remark", f.Remark)
+	p = p.add("risk_info", ri)
+	p = p.add("scene_id", string(f.SceneID))
+	p = p.add("send_name", f.SendName)
 	p = p.add("total_amount", strconv.FormatInt(f.Amount, 10))
 	p = p.add("total_num", strconv.Itoa(totalNum))
 	p = p.add("wishing", f.Wishing)
-	p = p.add("act_name", f.ActName)
-	p = p.add("remark", f.Remark)
-	p = p.add("scene_id", string(f.SceneID))
-	p = p.add("risk_info", ri)
-	p = p.add("consume_mch_id", f.ConsumeMchID)
+	p = p.add("wxappid", c.appID)
 	return p
 }
 

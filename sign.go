@@ -4,7 +4,6 @@ import (
 	"crypto/md5"
 	"crypto/subtle"
 	"encoding/hex"
-	"sort"
 	"sync"
 )
 
@@ -13,13 +12,19 @@ type param struct {
 	k, v string
 }
 
-// params is a list of fields kept sorted by name (byte order) once sortParams
-// ran. Sorting once serves both the signature and a deterministic XML body.
+// params is a list of fields, sorted by name (byte order) once sort ran.
+// Sorting once serves both the signature and a deterministic XML body.
 type params []param
 
-func (p params) Len() int           { return len(p) }
-func (p params) Less(i, j int) bool { return p[i].k < p[j].k }
-func (p params) Swap(i, j int)      { p[i], p[j] = p[j], p[i] }
+// sort orders p by name. It is an insertion sort: requests are built almost
+// in order (see Client.sendParams), so it runs in about one pass.
+func (p params) sort() {
+	for i := 1; i < len(p); i++ {
+		for j := i; j > 0 && p[j].k < p[j-1].k; j-- {
+			p[j], p[j-1] = p[j-1], p[j]
+		}
+	}
+}
 
 // add appends k=v when v is not empty: empty values are neither signed nor
 // sent (SPEC §1.3).
@@ -94,7 +99,7 @@ func Sign(fields map[string]string, apiKey string) string {
 	for k, v := range fields {
 		p = p.add(k, v)
 	}
-	sort.Sort(p)
+	p.sort()
 	return signSorted(p, apiKey, false)
 }
 

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +32,7 @@ func sortedParams(fields map[string]string) params {
 	for k, v := range fields {
 		p = append(p, param{k, v})
 	}
-	sort.Sort(p)
+	p.sort()
 	return p
 }
 
@@ -248,7 +247,7 @@ func TestClientSignsRequestAsSent(t *testing.T) {
 	p := c.sendParams(&f, 1)
 	p = p.add("client_ip", "127.0.0.1")
 	p = p.add("nonce_str", "50780e0cca98c8c8e814883e5caa672e")
-	sort.Sort(p)
+	p.sort()
 	const riskInfo = "posttime%3D123123412%26clientversion%3D234134%26mobile%3D122344545%26deviceid%3DIOS"
 	if got := p.get("risk_info"); got != riskInfo {
 		t.Fatalf("risk_info = %q, want %q", got, riskInfo)
@@ -365,7 +364,7 @@ func TestBizRedPacketRefusesBadPackage(t *testing.T) {
 func TestParamsSortIsByteOrder(t *testing.T) {
 	t.Parallel()
 	p := params{{"wxappid", "1"}, {"Z", "2"}, {"re_openid", "3"}, {"remark", "4"}, {"_a", "5"}, {"a", "6"}}
-	sort.Sort(p)
+	p.sort()
 	var names []string
 	for _, kv := range p {
 		names = append(names, kv.k)
