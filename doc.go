@@ -32,10 +32,14 @@ turns bursts into waiting instead of FREQ_LIMIT answers (WeChat Pay allows 30
 sends a second per merchant by default), and WithMaxConcurrent caps the calls
 in flight.
 
-A merchant with an Official Account and a mini program uses two Clients, one
-per appid, built from the same Config with AppID changed. Each parses the
-certificate once and owns its pool; both are cheap to keep for the life of
-the process.
+A Client is bound to one appid. A merchant with an Official Account and a
+mini program derives the second Client from the first with ForAppID: the two
+share the certificate, the connection pool, the bill-number generator and the
+rate limiter (WeChat Pay's quota is per merchant), so the second costs one
+small allocation:
+
+	oa, err := redpack.NewClient(cfg)            // Official Account appid
+	mini, err := oa.ForAppID("wxminiprogram...") // SendMiniProgram, BizRedPacket, its queries
 
 # Idempotency and unknown outcomes
 

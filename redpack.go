@@ -117,8 +117,8 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	if cfg.MchID == "" || len(cfg.MchID) > maxID || strings.IndexFunc(cfg.MchID, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
 		problems = append(problems, "MchID must be 1 to 32 digits")
 	}
-	if cfg.AppID == "" || len(cfg.AppID) > maxID || strings.IndexFunc(cfg.AppID, func(r rune) bool { return r > 127 || !isOpenIDByte(byte(r)) }) >= 0 {
-		problems = append(problems, "AppID must be 1 to 32 characters of [0-9A-Za-z_-]")
+	if !validAppID(cfg.AppID) {
+		problems = append(problems, appIDRule)
 	}
 	if len(cfg.APIKey) != 32 || strings.IndexFunc(cfg.APIKey, func(r rune) bool { return r > 127 || !isAlnum(byte(r)) }) >= 0 {
 		// Describe, never quote, the key.
@@ -158,6 +158,27 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 		c.sem = make(chan struct{}, o.concurrency)
 	}
 	return c, nil
+}
+
+// ForAppID returns a Client for another appid bound to the same merchant
+// (typically the mini-program appid, for SendMiniProgram and its queries).
+// It shares everything else with c: the parsed certificate, the connection
+// pool, the signer, the bill-number generator, the retry policy and the rate
+// limiter and concurrency cap, which then count both appids' calls together,
+// as WeChat Pay's per-merchant quota does. It costs one small allocation.
+func (c *Client) ForAppID(appID string) (*Client, error) {
+	if !validAppID(appID) {
+		return nil, errors.New("redpack: ForAppID: " + appIDRule)
+	}
+	d := *c
+	d.appID = appID
+	return &d, nil
+}
+
+const appIDRule = "AppID must be 1 to 32 characters of [0-9A-Za-z_-]"
+
+func validAppID(s string) bool {
+	return s != "" && len(s) <= maxID && strings.IndexFunc(s, func(r rune) bool { return r > 127 || !isOpenIDByte(byte(r)) }) < 0
 }
 
 // MchID returns the merchant ID the Client sends for.

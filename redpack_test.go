@@ -547,3 +547,45 @@ func checkBillNo(t *testing.T, err error, billNo string) {
 		t.Errorf("message %q does not name bill %s", err.Error(), billNo)
 	}
 }
+
+// TestForAppID: the derived Client sends under its own appid, shares the
+// connection pool (no second handshake) and leaves the original unchanged.
+func TestForAppID(t *testing.T) {
+	t.Parallel()
+	c, ts := newTestClient(t)
+	mini, err := c.ForAppID("wxd27ebc41b85ce36d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.push(success(), reply(func(req map[string]string) []kv {
+		return successFields(req, kv{"package", "sendid=ab&ver=8&sign=cd&mchid=1900000109&appid=wxd27ebc41b85ce36d"})
+	}))
+	if _, err := c.Send(t.Context(), sendReq("FORAPP1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mini.SendMiniProgram(t.Context(), MiniProgramSendRequest{BillNo: "FORAPP2", OpenID: testOpenID,
+		Amount: 100, SendName: "s", Wishing: "w", ActName: "a", Remark: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	reqs := ts.requests()
+	if len(reqs) != 2 {
+		t.Fatalf("server got %d requests, want 2", len(reqs))
+	}
+	if got := reqs[0].Fields["wxappid"]; got != testAppID {
+		t.Errorf("original client sent wxappid %q, want %q", got, testAppID)
+	}
+	if got := reqs[1].Fields["wxappid"]; got != "wxd27ebc41b85ce36d" {
+		t.Errorf("derived client sent wxappid %q", got)
+	}
+	if h := ts.handshakes.Load(); h != 1 {
+		t.Errorf("%d TLS handshakes for two sends through the shared pool, want 1", h)
+	}
+	if c.AppID() != testAppID || mini.AppID() != "wxd27ebc41b85ce36d" || mini.MchID() != c.MchID() {
+		t.Errorf("AppIDs: original %q, derived %q", c.AppID(), mini.AppID())
+	}
+	for _, bad := range []string{"", "wx app", strings.Repeat("w", 33), "wx应用"} {
+		if _, err := c.ForAppID(bad); err == nil {
+			t.Errorf("ForAppID(%q) accepted", bad)
+		}
+	}
+}
