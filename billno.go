@@ -8,34 +8,8 @@ import (
 	"time"
 )
 
-// Bill numbers (mch_billno)
-//
-// A generated bill number is
-//
-//	prefix (mch_id, at most its last 10 characters) + yyyymmdd + NN + SSSSSSSS
-//
-// 28 characters for a 10-digit mch_id: the date is China Standard Time,
-// NN is the node id (00–99, WithNodeID) and SSSSSSSS the millisecond of that
-// day (0–86,399,999) taken from a logical clock.
-//
-// Collision analysis. The logical clock of a (prefix, node) pair is one
-// process-wide counter in Unix milliseconds that only moves forward: each
-// number takes max(now, last+1). So within a process two numbers are never
-// equal, however many Clients share the merchant and node, whatever the
-// goroutines do, and across midnight (date and millisecond are together a
-// one-to-one image of the logical instant). Distinct processes that send for
-// the same merchant at the same time are kept apart by distinct node ids: the
-// NN digits differ. A restarted process with the same node id starts from the
-// wall clock again, so it cannot repeat a number of its predecessor unless
-// (a) the predecessor issued more than 1,000 numbers a second for long
-// enough to run ahead of the wall clock, and the restart came before the
-// wall clock caught up (at the default 30 sends a second it never runs
-// ahead), or (b) the wall clock was stepped back across the restart. Both are
-// documented limits; a merchant that needs more supplies its own BillNo.
-//
-// A mch_id longer than 10 characters is cut to its last 10: the prefix only
-// makes numbers readable, uniqueness comes from date, node and millisecond,
-// and a merchant's numbers need only be unique within that merchant.
+// Generated bill numbers: the format and the collision analysis are in the
+// package documentation (doc.go, "Bill numbers").
 
 const (
 	billNoMaxLen    = 28
