@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"sync/atomic"
+	"time"
 )
 
 var contentType = []string{"text/xml; charset=utf-8"}
@@ -153,8 +154,14 @@ func (c *Client) attempt(ctx context.Context, ep endpoint, body []byte) (r *resp
 		return nil, nil, false, fmt.Errorf("%w: %w", errWaitRefused, err)
 	}
 	defer release()
-	actx, cancel := context.WithTimeout(ctx, c.opts.timeout)
-	defer cancel()
+	// Bound the attempt, unless the caller's deadline comes first anyway
+	// (then a timer of our own would only cost).
+	actx := ctx
+	if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > c.opts.timeout {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeout(ctx, c.opts.timeout)
+		defer cancel()
+	}
 	var gotConn atomic.Bool
 	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { gotConn.Store(true) }}
 	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(actx, trace),

@@ -32,6 +32,9 @@ turns bursts into waiting instead of FREQ_LIMIT answers (WeChat Pay allows 30
 sends a second per merchant by default), and WithMaxConcurrent caps the calls
 in flight.
 
+NewClient reads the proxy settings of the environment (HTTPS_PROXY,
+NO_PROXY) once, for the Client's host.
+
 A Client is bound to one appid. A merchant with an Official Account and a
 mini program derives the second Client from the first with ForAppID: the two
 share the certificate, the connection pool, the bill-number generator and the

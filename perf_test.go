@@ -113,3 +113,19 @@ func TestReadBody(t *testing.T) {
 		}
 	}
 }
+
+// TestProxyDecidedOnce: a loopback host never goes through a proxy, and the
+// decision is a fixed function (or nil), not a per-request environment
+// lookup.
+func TestProxyDecidedOnce(t *testing.T) {
+	t.Parallel()
+	for _, base := range []string{"https://127.0.0.1:8443", "http://localhost:1"} {
+		p, err := proxyFor(base)
+		if err != nil || p != nil {
+			t.Errorf("proxyFor(%q): proxy set %v, err %v; want no proxy for loopback", base, p != nil, err)
+		}
+	}
+	if _, err := proxyFor("://bad"); err == nil {
+		t.Error("proxyFor accepted an unparsable URL")
+	}
+}

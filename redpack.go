@@ -143,7 +143,11 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 		o.logger.Warn("redpack: merchant certificate subject CN is not the mch_id; is it this merchant's certificate?",
 			slog.String("cn", cn), slog.String("mch_id", cfg.MchID))
 	}
-	tr := newTransport(cert, cfg.RootCAs, o.maxConns)
+	proxy, err := proxyFor(base)
+	if err != nil {
+		return nil, err
+	}
+	tr := newTransport(cert, cfg.RootCAs, o.maxConns, proxy)
 	c := &Client{
 		mchID:     cfg.MchID,
 		appID:     cfg.AppID,

@@ -153,14 +153,35 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// proxyFor returns the proxy the environment (HTTPS_PROXY, NO_PROXY, ...)
+// names for base, or nil. A Client talks to one host, so this is decided once
+// in NewClient instead of on every request (which costs a few percent of a
+// loopback round trip).
+func proxyFor(base string) (func(*http.Request) (*url.URL, error), error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, err
+	}
+	p, err := http.ProxyFromEnvironment(&http.Request{URL: u})
+	if err != nil {
+		// The message names the variable's problem; it may quote the proxy
+		// address, never a merchant secret.
+		return nil, fmt.Errorf("redpack: proxy from the environment: %w", err)
+	}
+	if p == nil {
+		return nil, nil
+	}
+	return http.ProxyURL(p), nil
+}
+
 // newTransport builds the one transport of a Client: TLS 1.2 or later, the
 // server verified against roots (nil = system roots), the merchant
 // certificate given through GetClientCertificate so that it is parsed once
 // and never reachable from the transport's printable fields, HTTP/1.1 with a
-// pool of maxConns connections.
-func newTransport(cert *tls.Certificate, roots *x509.CertPool, maxConns int) *http.Transport {
+// pool of maxConns connections, and the proxy decided by proxyFor.
+func newTransport(cert *tls.Certificate, roots *x509.CertPool, maxConns int, proxy func(*http.Request) (*url.URL, error)) *http.Transport {
 	return &http.Transport{
-		Proxy: http.ProxyFromEnvironment,
+		Proxy: proxy,
 		DialContext: (&net.Dialer{
 			Timeout:   10 * time.Second,
 			KeepAlive: 30 * time.Second,

@@ -374,12 +374,15 @@ func (s *scanner) content(name string, empty bool) (text string, nested bool, er
 	t.buf = s.buf[:0]
 	defer func() { s.buf = t.buf }()
 	for {
-		i := strings.IndexAny(s.src[s.pos:], "<&\r")
-		if i < 0 {
+		i, ok := plainText(s.src[s.pos:])
+		if !ok {
+			return "", false, errSyntax
+		}
+		if s.pos+i == len(s.src) {
 			return "", false, errTruncated
 		}
 		chunk := s.src[s.pos : s.pos+i]
-		if !validText(chunk) || strings.Contains(chunk, "]]>") {
+		if strings.Contains(chunk, "]]>") {
 			return "", false, errSyntax
 		}
 		t.add(chunk)
@@ -535,22 +538,62 @@ func appendNormalizedCR(dst []byte, t string) []byte {
 	}
 }
 
+// Byte classes for scanning text in one pass.
+const (
+	clsPlain   = iota // printable ASCII, tab, LF
+	clsStop           // '<', '&', CR: markup or text that needs rewriting
+	clsInvalid        // other ASCII control characters: not XML characters
+	clsMulti          // first byte of a multi-byte UTF-8 sequence (or invalid)
+)
+
+var textClass = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case c == '<' || c == '&' || c == '\r':
+			t[c] = clsStop
+		case c < 0x20 && c != '\t' && c != '\n':
+			t[c] = clsInvalid
+		case c >= utf8.RuneSelf:
+			t[c] = clsMulti
+		}
+	}
+	return t
+}()
+
+// plainText returns the length of the run of plain text at the start of t,
+// up to the first '<', '&' or CR (or all of t); ok is false when the run
+// holds a character XML does not allow.
+func plainText(t string) (n int, ok bool) {
+	for n < len(t) {
+		switch textClass[t[n]] {
+		case clsPlain:
+			n++
+		case clsStop:
+			return n, true
+		case clsInvalid:
+			return n, false
+		default:
+			r, size := utf8.DecodeRuneInString(t[n:])
+			if r == utf8.RuneError && size == 1 || r == 0xFFFE || r == 0xFFFF {
+				return n, false
+			}
+			n += size
+		}
+	}
+	return n, true
+}
+
 // validText reports whether t is UTF-8 made of XML characters.
 func validText(t string) bool {
 	for i := 0; i < len(t); {
-		c := t[i]
-		if c < utf8.RuneSelf {
-			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
-				return false
-			}
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(t[i:])
-		if r == utf8.RuneError && n == 1 || r == 0xFFFE || r == 0xFFFF {
+		n, ok := plainText(t[i:])
+		if !ok {
 			return false
 		}
 		i += n
+		if i < len(t) {
+			i++ // '<', '&' and CR are XML characters
+		}
 	}
 	return true
 }
