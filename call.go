@@ -74,6 +74,7 @@ func (c *Client) call(ctx context.Context, ep endpoint, billNo string, p params)
 		ae := answerError(ep.op, billNo, r)
 		if ae == nil {
 			c.logAttempt(ctx, slog.LevelDebug, ep.op, billNo, attempts, nil)
+			r.attempts = attempts
 			return r, raw, nil
 		}
 		c.logAttempt(ctx, slog.LevelDebug, ep.op, billNo, attempts, ae)

@@ -122,7 +122,9 @@ The API key lives only inside the signer closure; the certificate reaches TLS
 through GetClientCertificate. Config and Client print with secrets redacted
 under every fmt verb, errors never quote the key, the certificate password or
 key material, and the logger (WithLogger) records op, bill number, attempt and
-outcome only.
+outcome only. One limit of fmt: it cannot call a method on an unexported
+field, so a struct of yours holding a Config in an unexported field prints
+the key; hold a *Client (or the Config in an exported field) instead.
 
 # Testing with the fake
 

@@ -76,7 +76,9 @@ const (
 	OutcomePending
 	// OutcomeFinal: definitively not sent under this bill number (e.g.
 	// NOTENOUGH, SENDNUM_LIMIT, SEND_FAILED). Paying again needs a new bill
-	// number.
+	// number. If an earlier call with this bill number ended unknown or
+	// pending, resolve that one first (Client.Resolve): WeChat Pay does not
+	// say whether a limit answer speaks for the earlier request too.
 	OutcomeFinal
 	// OutcomeRejected: refused before processing because of configuration or
 	// the request (SIGN_ERROR, CA_ERROR, PARAM_ERROR, a *ValidationError);

@@ -2,7 +2,6 @@ package redpack
 
 import (
 	"context"
-	"errors"
 	"net/url"
 	"strconv"
 )
@@ -117,6 +116,11 @@ type BizRedPacket struct {
 	PaySign   string `json:"paySign"`  // lowercase MD5 hex
 }
 
+// maxPackage bounds the package BizRedPacket accepts. A real one is about
+// 250 bytes; the front end's String(256) limit cannot apply to the
+// URL-encoded form, which is longer, so the bound is generous.
+const maxPackage = 1024
+
 // BizRedPacket builds the parameters of wx.sendBizRedPacket for pkg, the
 // Package of a MiniProgramSendResult. paySign is the MD5 (lowercase hex) of
 // appId, nonceStr, package (URL-encoded, as passed to the call) and
@@ -126,8 +130,8 @@ func (c *Client) BizRedPacket(pkg string) (BizRedPacket, error) {
 	if pkg == "" {
 		return BizRedPacket{}, &ValidationError{Op: "sendBizRedPacket", Fields: []FieldError{{"package", "required"}}}
 	}
-	if len(pkg) > 1024 {
-		return BizRedPacket{}, errors.New("redpack: sendBizRedPacket: package longer than 1024 bytes")
+	if len(pkg) > maxPackage {
+		return BizRedPacket{}, &ValidationError{Op: "sendBizRedPacket", Fields: []FieldError{{"package", "longer than " + strconv.Itoa(maxPackage) + " bytes"}}}
 	}
 	b := BizRedPacket{
 		TimeStamp: strconv.FormatInt(c.opts.now().Unix(), 10),

@@ -91,8 +91,9 @@ func baselineClient(tb testing.TB) *http.Client {
 
 // TestConnectionReuseAndNoLeak sends 10,000 red packets from 32 goroutines
 // through one Client: the server must see no more TLS handshakes than the
-// pool size, and after CloseIdleConnections the goroutine count returns to
-// where it was before the Client existed.
+// pool size (plus replacements of connections that closed), and after
+// CloseIdleConnections the goroutine count returns to where it was before
+// the Client existed.
 func TestConnectionReuseAndNoLeak(t *testing.T) {
 	before := runtime.NumGoroutine()
 	srv := newMinimalServer(t)
@@ -119,9 +120,14 @@ func TestConnectionReuseAndNoLeak(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	if h := srv.handshakes.Load(); h < 1 || h > pool {
-		t.Errorf("server saw %d TLS handshakes (%d ClientHellos, %d connections closed) for %d sends from %d goroutines; want 1..%d (the pool size)",
-			h, srv.hellos.Load(), srv.closed.Load(), sends, workers, pool)
+	// Every handshake must be accounted for by the pool or by a connection
+	// that closed while the test ran (the runtime may close one, rarely,
+	// under -race load; then a replacement is legitimate). A client that
+	// re-handshakes per call would show thousands.
+	h, closed := srv.handshakes.Load(), srv.closed.Load()
+	if h < 1 || h > pool+closed || closed > pool {
+		t.Errorf("server saw %d TLS handshakes (%d ClientHellos, %d connections closed) for %d sends from %d goroutines; want 1..%d (the pool size, plus one per closed connection)",
+			h, srv.hellos.Load(), closed, sends, workers, pool)
 	}
 	var ms runtime.MemStats
 	runtime.GC()

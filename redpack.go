@@ -567,7 +567,7 @@ func recordFrom(r *response, raw []byte, billNo string) (*Record, error) {
 	}
 	rec.RefundTime = parseCST(r.get("refund_time"))
 	bad := func(field string) error {
-		return &UnknownOutcomeError{Op: opQuery, BillNo: billNo, Attempts: 1,
+		return &UnknownOutcomeError{Op: opQuery, BillNo: billNo, Attempts: r.attempts,
 			Err: newDecodeError(200, field+" is not an integer", raw)}
 	}
 	n, ok := intField(r.get("total_num"))
@@ -589,7 +589,7 @@ func recordFrom(r *response, raw []byte, billNo string) (*Record, error) {
 		rec.Receivers = append(rec.Receivers, Receiver{OpenID: h["openid"], Amount: amt, RcvTime: parseCST(h["rcv_time"])})
 	}
 	if rec.Status == "" {
-		return nil, &UnknownOutcomeError{Op: opQuery, BillNo: billNo, Attempts: 1,
+		return nil, &UnknownOutcomeError{Op: opQuery, BillNo: billNo, Attempts: r.attempts,
 			Err: newDecodeError(200, "success without status", raw)}
 	}
 	return rec, nil
@@ -600,8 +600,9 @@ const ResolveTimeout = 30 * time.Minute
 
 // Resolve settles an unknown outcome: it queries billNo until the record
 // says whether the red packet went out (any status but SENDING), waiting
-// between queries with the Client's RetryPolicy delays (growing to MaxDelay)
-// while the answer is NOT_FOUND, SENDING or otherwise unknown. A context
+// between queries with the Client's RetryPolicy delays (growing to MaxDelay;
+// one second when the policy has no delay) while the answer is NOT_FOUND,
+// SENDING or otherwise unknown. A context
 // without deadline gets ResolveTimeout. WeChat Pay suggests querying a
 // PROCESSING send again after about 20 minutes; size the deadline
 // accordingly.
@@ -639,7 +640,7 @@ func (c *Client) Resolve(ctx context.Context, billNo string) (*Record, error) {
 		if last == nil || !errors.Is(err, ErrNotSent) {
 			last = err
 		}
-		if Outcome(err) == OutcomeRejected || sleep(ctx, c.opts.retry.delay(poll)) != nil {
+		if Outcome(err) == OutcomeRejected || sleep(ctx, c.pollDelay(poll)) != nil {
 			var ue *UnknownOutcomeError
 			if errors.As(last, &ue) {
 				ue.Attempts = poll
@@ -655,6 +656,18 @@ func (c *Client) Resolve(ctx context.Context, billNo string) (*Record, error) {
 			return nil, &UnknownOutcomeError{Op: opQuery, BillNo: billNo, Attempts: poll, Err: last}
 		}
 	}
+}
+
+// minPollDelay is Resolve's wait between queries when the RetryPolicy has
+// none (BaseDelay 0, as in RetryPolicy{MaxAttempts: 1}): without it Resolve
+// would query in a tight loop and spend the merchant's rate quota.
+const minPollDelay = time.Second
+
+func (c *Client) pollDelay(poll int) time.Duration {
+	if c.opts.retry.BaseDelay == 0 {
+		return minPollDelay
+	}
+	return c.opts.retry.delay(poll)
 }
 
 // limits waits for the rate limiter and the concurrency cap, if set. The

@@ -589,3 +589,19 @@ func TestForAppID(t *testing.T) {
 		}
 	}
 }
+
+// TestResolvePollFloor: with a retry policy without delays, Resolve still
+// waits a second between queries instead of spinning.
+func TestResolvePollFloor(t *testing.T) {
+	t.Parallel()
+	c, ts := newTestClient(t, WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
+	ts.always(failure("NOT_FOUND"))
+	ctx, cancel := context.WithTimeout(t.Context(), 1500*time.Millisecond)
+	defer cancel()
+	if _, err := c.Resolve(ctx, "FLOOR1"); !errors.Is(err, ErrOutcomeUnknown) {
+		t.Fatalf("Resolve: %v; want an unknown outcome", err)
+	}
+	if n := len(ts.requests()); n < 1 || n > 2 {
+		t.Errorf("%d queries in 1.5 s with a zero-delay policy; want 1 or 2 (one a second)", n)
+	}
+}

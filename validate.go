@@ -194,7 +194,7 @@ func (c *checker) group(total int64, num int, guard int64) {
 	}
 }
 
-// validateCommon checks the fields every send endpoint shares.
+// common checks the fields every send endpoint shares.
 func (c *checker) common(f *sendFields) {
 	c.billNo(f.BillNo, false)
 	c.openID(f.OpenID)

@@ -67,8 +67,9 @@ func appendElement(dst []byte, k, v string) []byte {
 // response is a decoded answer: the flat fields of <xml> and, for gethbinfo,
 // the <hblist><hbinfo> entries.
 type response struct {
-	fields params // in document order
-	hbinfo []map[string]string
+	fields   params // in document order
+	hbinfo   []map[string]string
+	attempts int // set by Client.call: the attempts it took
 }
 
 func (r *response) get(k string) string { return r.fields.get(k) }

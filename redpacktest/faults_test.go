@@ -2,6 +2,7 @@ package redpacktest
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"runtime"
 	"strings"
@@ -302,3 +303,20 @@ func TestNoGoroutineLeak(t *testing.T) {
 }
 
 func countGoroutines() int { return runtime.NumGoroutine() }
+
+// TestServerPrintsNoSecret: a *Server printed with any verb shows neither
+// the API key nor the PKCS#12 bundle.
+func TestServerPrintsNoSecret(t *testing.T) {
+	t.Parallel()
+	const key = "SECRETkey0123456789abcdefghijklm"
+	s := newTestServer(t, WithMerchant("1234567890", "wxabcdefabcdefabcd", key))
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+		out := fmt.Sprintf(verb, s)
+		if strings.Contains(out, key) || strings.Contains(out, "SECRET") {
+			t.Errorf("%s of *Server shows the API key: %s", verb, out)
+		}
+		if !strings.Contains(out, "redacted") {
+			t.Errorf("%s of *Server: %s; want the redacting form", verb, out)
+		}
+	}
+}

@@ -3,11 +3,13 @@ package redpacktest
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"io"
 	"log"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -276,6 +278,20 @@ func (s *Server) leave() {
 	}
 	s.lc.Unlock()
 }
+
+// String describes the server without its API key or key material, so that
+// a test that logs a *Server (t.Logf("%v", srv)) cannot leak a real key
+// loaded into the fake.
+func (s *Server) String() string {
+	return "redpacktest.Server{URL:" + strconv.Quote(s.URL) + " MchID:" + strconv.Quote(s.MchID) +
+		" AppID:" + strconv.Quote(s.AppID) + " MiniAppID:" + strconv.Quote(s.MiniAppID) + " APIKey:[redacted]}"
+}
+
+// GoString is String.
+func (s *Server) GoString() string { return s.String() }
+
+// Format prints String for every verb.
+func (s *Server) Format(f fmt.State, _ rune) { io.WriteString(f, s.String()) }
 
 // Config returns a redpack.Config for the merchant: the PKCS#12 bundle
 // (password left empty, so the client uses the mch_id), BaseURL = URL and

@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"flag"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +24,7 @@ const (
 	envKeyPEM      = "REDPACK_KEY_PEM"
 	envBaseURL     = "REDPACK_BASE_URL"
 	envCA          = "REDPACK_CA"
+	envNodeID      = "REDPACK_NODE_ID"
 )
 
 // merchantFlags are the flags every command that talks to WeChat Pay shares.
@@ -31,6 +33,7 @@ type merchantFlags struct {
 	apiKeyFile               string
 	certP12, certPEM, keyPEM string
 	baseURL, caFile          string
+	nodeID                   string
 	attempts                 int
 	retryDelay               time.Duration
 	attemptTimeout           time.Duration
@@ -47,6 +50,7 @@ func (m *merchantFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&m.keyPEM, "key-pem", "", "`path` of apiclient_key.pem (default $"+envKeyPEM+")")
 	fs.StringVar(&m.baseURL, "base-url", "", "API `URL` (default $"+envBaseURL+", else "+redpack.DefaultBaseURL+")")
 	fs.StringVar(&m.caFile, "ca", "", "PEM `file` of a private CA to trust, e.g. the fake server's ca.pem (default $"+envCA+")")
+	fs.StringVar(&m.nodeID, "node", "", "bill-number node `id` 0-99 (default $"+envNodeID+", else the process ID modulo 100, so that CLI runs in the same millisecond differ)")
 	fs.IntVar(&m.attempts, "attempts", 0, "attempts per call, the first included (default 3)")
 	fs.DurationVar(&m.retryDelay, "retry-delay", 0, "wait before the first retry, doubling after (default 1s; WeChat Pay asks for at least 1s)")
 	fs.DurationVar(&m.attemptTimeout, "attempt-timeout", 0, "bound on one attempt (default 15s)")
@@ -165,6 +169,16 @@ func (m *merchantFlags) client(env func(string) string, mini bool, extra ...redp
 	if err != nil {
 		return nil, err
 	}
+	node := os.Getpid() % (redpack.MaxNodeID + 1)
+	if v := m.nodeID; v != "" || env(envNodeID) != "" {
+		if v == "" {
+			v = env(envNodeID)
+		}
+		if node, err = strconv.Atoi(v); err != nil {
+			return nil, usagef("redpack: -node / %s must be a number from 0 to %d", envNodeID, redpack.MaxNodeID)
+		}
+	}
+	opts = append(opts, redpack.WithNodeID(node))
 	c, err := redpack.NewClient(cfg, append(opts, extra...)...)
 	if err != nil {
 		// NewClient's messages describe, never quote, the key and password.

@@ -42,6 +42,7 @@
 //	REDPACK_KEY_PEM            -key-pem       path of apiclient_key.pem
 //	REDPACK_BASE_URL           -base-url      API host (default https://api.mch.weixin.qq.com)
 //	REDPACK_CA                 -ca            PEM file of a private CA to trust (the fake server's ca.pem)
+//	REDPACK_NODE_ID            -node          bill-number node id 0-99 (default: the process ID modulo 100)
 //
 // The API key is never accepted as a flag value (it would show in ps) and is
 // never printed. -attempts and -retry-delay set the retry policy (same bill
@@ -63,9 +64,12 @@
 // # Exit codes
 //
 //	0  sent / ok (query and resolve: the red packet was paid)
-//	1  final failure or rejected (query and resolve: status FAILED)
+//	1  send: final failure or rejected; query and resolve: status FAILED
 //	2  usage, configuration or validation error; nothing was sent
 //	3  outcome unknown or pending: the bill number is printed; run
-//	   redpack resolve BILLNO, or send again with the same -billno
-//	4  not sent: nothing reached WeChat Pay; sending again is safe
+//	   redpack resolve BILLNO, or send again with the same -billno.
+//	   query and resolve: anything but a paid or FAILED record (not
+//	   found, still sending, the query refused or not sent)
+//	4  send: not sent, nothing reached WeChat Pay; sending again with the
+//	   same -billno is safe
 package main

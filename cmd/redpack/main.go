@@ -17,7 +17,7 @@ import (
 // Exit codes; see the package documentation.
 const (
 	exitOK       = 0
-	exitFailed   = 1 // FINAL or REJECTED; query: status FAILED
+	exitFailed   = 1 // send: FINAL or REJECTED; query, resolve: status FAILED
 	exitUsage    = 2 // usage, configuration or validation error
 	exitUnknown  = 3 // UNKNOWN or PENDING
 	exitNotSent  = 4 // NOT_SENT
@@ -66,6 +66,9 @@ Merchant configuration (flags override the environment):
                                             https://api.mch.weixin.qq.com)
   REDPACK_CA                 -ca            PEM file of a private CA to trust
                                             (the fake server's ca.pem)
+  REDPACK_NODE_ID            -node          bill-number node id 0-99 (default:
+                                            the process ID modulo 100); give
+                                            concurrent senders distinct ids
   -attempts N, -retry-delay D   retry policy (same bill number and bytes on
                                 every attempt); -attempt-timeout D per attempt
 
@@ -77,11 +80,14 @@ invalid wire fields). A bad flag or configuration prints only to stderr.
 
 Exit codes:
   0  sent / ok (query, resolve: the red packet was paid)
-  1  final failure or rejected (query, resolve: status FAILED)
+  1  send: final failure or rejected; query, resolve: status FAILED
   2  usage, configuration or validation error; nothing was sent
   3  outcome unknown or pending; the bill number is printed: run
-     "redpack resolve BILLNO", or send again with the same -billno
-  4  not sent: nothing reached WeChat Pay; sending again is safe
+     "redpack resolve BILLNO", or send again with the same -billno.
+     query, resolve: anything but a paid or FAILED record (not found,
+     still sending, the query refused or not sent)
+  4  send: not sent, nothing reached WeChat Pay; sending again with the
+     same -billno is safe
 `
 
 func main() {

@@ -551,8 +551,8 @@ func TestHelp(t *testing.T) {
 	t.Parallel()
 	r := runCmd(t, env{}, "help")
 	wantCode(t, r, exitOK)
-	for _, want := range []string{"Exit codes:", "  0  sent / ok", "  1  final failure or rejected", "  2  usage",
-		"  3  outcome unknown or pending", "  4  not sent", "REDPACK_CERT_P12", "redpack fake"} {
+	for _, want := range []string{"Exit codes:", "  0  sent / ok", "  1  send: final failure or rejected", "  2  usage",
+		"  3  outcome unknown or pending", "  4  send: not sent", "REDPACK_NODE_ID", "REDPACK_CERT_P12", "redpack fake"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("usage lacks %q", want)
 		}
@@ -772,7 +772,9 @@ func TestFakeCommand(t *testing.T) {
 		t.Errorf("stderr\n%s", stderr.String())
 	}
 	// Stopped means stopped: nothing answers any more.
-	wantCode(t, runCmd(t, e, "query", "FAKE1", "-attempts", "1"), exitNotSent)
+	// The query did not reach it: the red packet's outcome is unknown (3),
+	// never "not sent" (4), which would read as "not paid".
+	wantCode(t, runCmd(t, e, "query", "FAKE1", "-attempts", "1"), exitUnknown)
 }
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader in two
@@ -810,6 +812,58 @@ func TestKeyFlagGiven(t *testing.T) {
 	} {
 		if got := keyFlagGiven(tt.args); got != tt.want {
 			t.Errorf("keyFlagGiven(%q) = %v", tt.args, got)
+		}
+	}
+}
+
+// TestNodeID: -node and REDPACK_NODE_ID set the node digits of generated
+// bill numbers; a bad value is a usage error.
+func TestNodeID(t *testing.T) {
+	t.Parallel()
+	s, e := newFake(t)
+	for _, tc := range []struct {
+		env  string
+		args []string
+		node string
+	}{
+		{envNodeID + "=42", nil, "42"},
+		{"", []string{"-node", "7"}, "07"},
+	} {
+		env := e
+		if tc.env != "" {
+			env = e.with(tc.env)
+		}
+		args := append([]string{"send", "-openid", "oNode", "-amount", "100", "-send-name", "s", "-wishing", "w",
+			"-act-name", "a", "-remark", "r", "-json"}, tc.args...)
+		r := runCmd(t, env, args...)
+		wantCode(t, r, exitOK)
+		out := decode[sendOutput](t, r)
+		// mch_id + yyyymmdd + NN + 8 digits
+		if got := out.BillNo[len(s.MchID)+8 : len(s.MchID)+10]; got != tc.node {
+			t.Errorf("bill number %s has node %s, want %s", out.BillNo, got, tc.node)
+		}
+	}
+	wantCode(t, runCmd(t, e.with(envNodeID+"=x"), "query", "ANY1"), exitUsage)
+	wantCode(t, runCmd(t, e, "query", "ANY1", "-node", "100"), exitUsage)
+}
+
+// TestQueryRefusedIsUnknown: a query WeChat Pay refuses (here PARAM_ERROR for
+// an appid the merchant does not own) says nothing about the red packet: exit
+// 3, not 1, which scripts read as "FAILED, not paid".
+func TestQueryRefusedIsUnknown(t *testing.T) {
+	t.Parallel()
+	_, e := newFake(t)
+	wantCode(t, runCmd(t, e, "send", "-billno", "REFQ1", "-openid", "oRefused", "-amount", "100", "-send-name", "s",
+		"-wishing", "w", "-act-name", "a", "-remark", "r"), exitOK)
+	for _, cmd := range []string{"query", "resolve"} {
+		args := []string{cmd, "REFQ1", "-appid", "wxWRONGappid0000", "-json"}
+		if cmd == "resolve" {
+			args = append(args, "-timeout", "2s")
+		}
+		r := runCmd(t, e, args...)
+		wantCode(t, r, exitUnknown)
+		if out := decode[recordOutput](t, r); out.ExitCode != exitUnknown || out.Record != nil {
+			t.Errorf("%s: %+v", cmd, out)
 		}
 	}
 }

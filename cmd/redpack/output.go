@@ -178,7 +178,8 @@ func nextStep(class redpack.OutcomeClass, code int, billNo string) string {
 		return "accepted and still processing, or an earlier request under this bill number stands: " +
 			"run \"redpack resolve " + billNo + "\" (WeChat Pay suggests about 20 minutes)"
 	case class == redpack.OutcomeFinal:
-		return "not sent under this bill number: fix the cause; paying again needs a new bill number"
+		return "not paid under this bill number: fix the cause; paying again needs a new bill number, " +
+			"but if an earlier send of " + billNo + " ended unknown or pending, run \"redpack resolve " + billNo + "\" first"
 	case class == redpack.OutcomeRejected:
 		return "refused before processing; nothing was paid by this request: fix the configuration or the request"
 	case class == redpack.OutcomeNotSent:

@@ -15,7 +15,9 @@ const (
 )
 
 // runQuery runs query, or resolve when resolve is set. The exit code follows
-// the record: paid 0, FAILED 1, SENDING or not found 3.
+// the record: paid 0, FAILED 1, SENDING 3. A query that fails for any reason
+// (not found, refused, not sent, unknown) says nothing about the red packet:
+// exit 3, never 1 or 4, which a script could read as "not paid".
 func runQuery(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer, resolve bool) int {
 	var f merchantFlags
 	name, synopsis := "query", querySynopsis
@@ -59,6 +61,9 @@ func runQuery(ctx context.Context, args []string, env func(string) string, stdou
 	out := recordOutput{Op: "gethbinfo", BillNo: billNo, Record: newJSONRecord(rec), Error: newJSONError(err)}
 	class := redpack.Outcome(err)
 	code := exitCode(err)
+	if code != exitUsage && code != exitOK {
+		code = exitUnknown
+	}
 	if err == nil {
 		class = rec.Status.Outcome()
 		code = statusExit(rec.Status)
@@ -73,8 +78,8 @@ func runQuery(ctx context.Context, args []string, env func(string) string, stdou
 		out.Next = "refused: fix the configuration"
 	case code == exitUnknown && resolve:
 		out.Next = "still not settled: run \"redpack resolve " + billNo + "\" again later (never send it under a new bill number)"
-	case code == exitNotSent:
-		out.Next = "the query did not reach WeChat Pay: check the connection and run it again"
+	case class == redpack.OutcomeNotSent:
+		out.Next = "the query did not reach WeChat Pay: check the connection and run it again; the red packet's outcome is not known"
 	case code == exitUnknown:
 		out.Next = "not known yet (a red packet may be in flight): run \"redpack resolve " + billNo + "\"; never send it under a new bill number"
 	}
