@@ -79,18 +79,13 @@ func BenchmarkDecodeXML(b *testing.B) {
 }
 
 func BenchmarkValidate(b *testing.B) {
+	c := &Client{opts: defaultOptions()}
 	req := validSendRequest()
 	req.BillNo = "1900000109202611280012345678"
 	req.ClientIP = "10.1.2.3"
 	b.ReportAllocs()
 	for b.Loop() {
-		f := sendFields{req.BillNo, req.OpenID, req.Amount, req.SendName, req.Wishing, req.ActName,
-			req.Remark, req.SceneID, req.RiskInfo, req.ConsumeMchID}
-		ck := checker{op: opSend}
-		ck.common(&f)
-		ck.amount(f.Amount, f.SceneID, 0)
-		ck.clientIP(req.ClientIP)
-		if err := ck.err(); err != nil {
+		if _, _, err := c.checkSend(&req); err != nil {
 			b.Fatal(err)
 		}
 	}

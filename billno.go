@@ -30,6 +30,13 @@ type billNoGen struct {
 	node   [2]byte
 	last   *atomic.Int64
 	now    func() time.Time
+	day    atomic.Pointer[billDay] // the last day formatted
+}
+
+// billDay is the formatted head (prefix + yyyymmdd + node) of one CST day.
+type billDay struct {
+	start, end int64 // Unix milliseconds, [start, end)
+	head       string
 }
 
 func newBillNoGen(mchID string, node int, now func() time.Time) *billNoGen {
@@ -56,18 +63,28 @@ func (g *billNoGen) next() string {
 			break
 		}
 	}
-	t := time.UnixMilli(ms).In(cst)
-	y, mo, d := t.Date()
-	dayMs := int64(t.Hour())*3_600_000 + int64(t.Minute())*60_000 + int64(t.Second())*1000 + int64(t.Nanosecond()/1e6)
-
+	d := g.day.Load()
+	if d == nil || ms < d.start || ms >= d.end {
+		d = g.formatDay(ms)
+		g.day.Store(d)
+	}
 	var buf [billNoMaxLen]byte
-	b := append(buf[:0], g.prefix...)
+	b := append(buf[:0], d.head...)
+	b = appendPadded(b, ms-d.start, 8)
+	return string(b)
+}
+
+// formatDay formats the head of the CST day holding the instant ms.
+func (g *billNoGen) formatDay(ms int64) *billDay {
+	t := time.UnixMilli(ms).In(cst)
+	y, mo, dd := t.Date()
+	start := time.Date(y, mo, dd, 0, 0, 0, 0, cst)
+	b := append([]byte(nil), g.prefix...)
 	b = appendPadded(b, int64(y), 4)
 	b = appendPadded(b, int64(mo), 2)
-	b = appendPadded(b, int64(d), 2)
+	b = appendPadded(b, int64(dd), 2)
 	b = append(b, g.node[:]...)
-	b = appendPadded(b, dayMs, 8)
-	return string(b)
+	return &billDay{start: start.UnixMilli(), end: start.AddDate(0, 0, 1).UnixMilli(), head: string(b)}
 }
 
 // appendPadded appends n in decimal, left-padded with zeros to width digits.
@@ -82,6 +99,26 @@ func appendPadded(b []byte, n int64, width int) []byte {
 
 const alnum = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
+// randBuf hands out crypto/rand bytes read in bulk: one read serves many
+// nonces instead of one system call each. Every byte is used once.
+type randBuf struct {
+	b [1536]byte
+	n int // bytes already used
+}
+
+var randPool = sync.Pool{New: func() any { return &randBuf{n: len(randBuf{}.b)} }}
+
+// randomBytes fills dst (at most len(randBuf.b) bytes) from crypto/rand.
+func randomBytes(dst []byte) {
+	rb := randPool.Get().(*randBuf)
+	if len(rb.b)-rb.n < len(dst) {
+		rand.Read(rb.b[:]) // never fails (crypto/rand since Go 1.24)
+		rb.n = 0
+	}
+	rb.n += copy(dst, rb.b[rb.n:])
+	randPool.Put(rb)
+}
+
 // newNonce returns 32 characters from [0-9A-Za-z] drawn from crypto/rand
 // without modulo bias.
 func newNonce() string {
@@ -89,7 +126,7 @@ func newNonce() string {
 	var rnd [48]byte
 	n := 0
 	for n < len(out) {
-		rand.Read(rnd[:]) // never fails (crypto/rand since Go 1.24)
+		randomBytes(rnd[:])
 		for _, c := range rnd {
 			if c >= 248 { // 248 = 4*62: reject to keep the draw uniform
 				continue

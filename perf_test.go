@@ -23,17 +23,12 @@ func BenchmarkSDKWorkPerSend(b *testing.B) {
 		SendName: "商户名称", Wishing: "恭喜发财", ActName: "新年红包", Remark: "新年快乐"}
 	b.ReportAllocs()
 	for b.Loop() {
-		f := sendFields{req.BillNo, req.OpenID, req.Amount, req.SendName, req.Wishing, req.ActName,
-			req.Remark, req.SceneID, req.RiskInfo, req.ConsumeMchID}
-		ck := checker{op: opSend}
-		ck.common(&f)
-		ck.amount(f.Amount, f.SceneID, c.opts.maxAmount)
-		ck.clientIP(c.opts.clientIP)
-		if err := ck.err(); err != nil {
+		f, ip, err := c.checkSend(&req)
+		if err != nil {
 			b.Fatal(err)
 		}
 		p := c.sendParams(&f, 1)
-		p = p.add("client_ip", c.opts.clientIP)
+		p = p.add("client_ip", ip)
 		body := c.encodeRequest(p)
 		if len(body) == 0 {
 			b.Fatal("empty body")

@@ -354,6 +354,18 @@ var (
 // paid: query or resend with the same bill number), or an *APIError of class
 // FINAL or REJECTED. Every error after validation carries the bill number.
 func (c *Client) Send(ctx context.Context, req SendRequest) (*SendResult, error) {
+	f, ip, err := c.checkSend(&req)
+	if err != nil {
+		return nil, err
+	}
+	p := c.sendParams(&f, 1)
+	p = p.add("client_ip", ip)
+	return c.send(ctx, epSend, f.BillNo, p)
+}
+
+// checkSend validates a normal red packet and returns its shared fields and
+// the client_ip to send.
+func (c *Client) checkSend(req *SendRequest) (sendFields, string, error) {
 	f := sendFields{req.BillNo, req.OpenID, req.Amount, req.SendName, req.Wishing, req.ActName,
 		req.Remark, req.SceneID, req.RiskInfo, req.ConsumeMchID}
 	ip := req.ClientIP
@@ -364,12 +376,7 @@ func (c *Client) Send(ctx context.Context, req SendRequest) (*SendResult, error)
 	ck.common(&f)
 	ck.amount(f.Amount, f.SceneID, c.opts.maxAmount)
 	ck.clientIP(ip)
-	if err := ck.err(); err != nil {
-		return nil, err
-	}
-	p := c.sendParams(&f, 1)
-	p = p.add("client_ip", ip)
-	return c.send(ctx, epSend, f.BillNo, p)
+	return f, ip, ck.err()
 }
 
 // sendParams fills the bill number when empty and returns the fields every
