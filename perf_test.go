@@ -3,6 +3,9 @@ package redpack
 import (
 	"io"
 	"net/http"
+	"slices"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -122,5 +125,27 @@ func TestProxyDecidedOnce(t *testing.T) {
 	}
 	if _, err := proxyFor("://bad"); err == nil {
 		t.Error("proxyFor accepted an unparsable URL")
+	}
+}
+
+// TestParamsSort covers both paths of params.sort against the standard
+// library: short lists (insertion sort, the per-request path) and long ones,
+// such as a hostile answer's 50,000 fields carrying a sign, which must not
+// take quadratic time.
+func TestParamsSort(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{0, 1, 2, 17, 32, 33, 50_000} {
+		p := make(params, n)
+		for i := range p {
+			p[i] = param{k: "f" + strconv.Itoa((i*7919)%max(n, 1)) + "x", v: strconv.Itoa(i)}
+		}
+		want := slices.Clone(p)
+		sort.SliceStable(want, func(i, j int) bool { return want[i].k < want[j].k })
+		p.sort()
+		for i := range p {
+			if p[i].k != want[i].k {
+				t.Fatalf("n=%d: position %d holds %q, want %q", n, i, p[i].k, want[i].k)
+			}
+		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"crypto/md5"
 	"crypto/subtle"
 	"encoding/hex"
+	"slices"
+	"strings"
 	"sync"
 )
 
@@ -16,9 +18,15 @@ type param struct {
 // Sorting once serves both the signature and a deterministic XML body.
 type params []param
 
-// sort orders p by name. It is an insertion sort: requests are built almost
-// in order (see Client.sendParams), so it runs in about one pass.
+// sort orders p by name. Short lists (every request) get an insertion sort:
+// requests are built almost in order (see Client.sendParams), so it runs in
+// about one pass. Longer ones (an answer's fields, a caller's map given to
+// Sign, possibly hostile) get an O(n log n) sort.
 func (p params) sort() {
+	if len(p) > 32 {
+		slices.SortFunc(p, func(a, b param) int { return strings.Compare(a.k, b.k) })
+		return
+	}
 	for i := 1; i < len(p); i++ {
 		for j := i; j > 0 && p[j].k < p[j-1].k; j-- {
 			p[j], p[j-1] = p[j-1], p[j]

@@ -48,8 +48,9 @@ func scanXML(body []byte) (*response, error) {
 type scanner struct {
 	src   string
 	pos   int
-	buf   []byte // scratch for values that need unescaping
-	depth int    // nesting of skipped child elements
+	buf   []byte              // scratch for values that need unescaping
+	depth int                 // nesting of skipped child elements
+	names map[string]struct{} // field names, once there are many (see seen)
 }
 
 // maxSkipDepth bounds how deep skipped nested elements may go: real answers
@@ -274,11 +275,31 @@ func (s *scanner) root(r *response) error {
 		if nested {
 			continue
 		}
-		if r.fields.has(name) {
+		if s.seen(r, name) {
 			return errors.New("field " + strconv.Quote(name) + " given twice")
 		}
 		r.fields = append(r.fields, param{name, v})
 	}
+}
+
+// seen reports whether r already has a field name. A real answer has a dozen
+// fields, searched in place; past 32 (only a hostile answer) a set keeps the
+// check from going quadratic.
+func (s *scanner) seen(r *response, name string) bool {
+	if s.names == nil {
+		if len(r.fields) < 32 {
+			return r.fields.has(name)
+		}
+		s.names = make(map[string]struct{}, 2*len(r.fields))
+		for _, kv := range r.fields {
+			s.names[kv.k] = struct{}{}
+		}
+	}
+	if _, ok := s.names[name]; ok {
+		return true
+	}
+	s.names[name] = struct{}{}
+	return false
 }
 
 // between skips white space and comments between elements; anything else

@@ -3,6 +3,7 @@ package redpack
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -150,4 +151,31 @@ func FuzzScanXMLDifferential(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		checkScanAgainstReference(t, b)
 	})
+}
+
+// TestScanXMLManyFields: a hostile answer with tens of thousands of distinct
+// fields decodes in linear time (the duplicate check switches to a set), and
+// a duplicate at the end is still caught.
+func TestScanXMLManyFields(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("<xml>")
+	const n = 60_000
+	for i := range n {
+		b.WriteString("<f" + strconv.Itoa(i) + ">1</f" + strconv.Itoa(i) + ">")
+	}
+	body := b.String()
+	r, err := scanXML([]byte(body + "</xml>"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.fields) != n || r.get("f59999") != "1" {
+		t.Errorf("decoded %d fields, want %d", len(r.fields), n)
+	}
+	if _, err := scanXML([]byte(body + "<f31>2</f31></xml>")); err == nil {
+		t.Error("a duplicate after 60,000 fields was accepted")
+	}
+	if _, err := scanXML([]byte("<xml><a>1</a><b>2</b><a>3</a></xml>")); err == nil {
+		t.Error("a duplicate among few fields was accepted")
+	}
 }
