@@ -18,7 +18,7 @@ import (
 
 // request returns a valid request for billNo.
 func request(billNo string, amount int64) redpack.SendRequest {
-	return redpack.SendRequest{
+	return redpack.SendRequest{Packet: redpack.Packet{
 		BillNo:   billNo,
 		OpenID:   "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
 		Amount:   amount,
@@ -26,7 +26,7 @@ func request(billNo string, amount int64) redpack.SendRequest {
 		Wishing:  "恭喜发财",
 		ActName:  "新年红包",
 		Remark:   "示例",
-	}
+	}}
 }
 
 func ExampleClient_Send() {
@@ -38,7 +38,7 @@ func ExampleClient_Send() {
 		fmt.Println(err)
 		return
 	}
-	res, err := client.Send(context.Background(), redpack.SendRequest{
+	res, err := client.Send(context.Background(), redpack.SendRequest{Packet: redpack.Packet{
 		BillNo:   "1900000109202401010000000001", // store it before sending
 		OpenID:   "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
 		Amount:   100, // fen: 1.00 yuan
@@ -46,11 +46,11 @@ func ExampleClient_Send() {
 		Wishing:  "恭喜发财",
 		ActName:  "新年红包",
 		Remark:   "示例",
-	})
+	}})
 	if err != nil {
-		// Outcome says what the error means for the money; an unknown
-		// outcome is resolved with the same bill number, never a new one.
-		fmt.Println(redpack.Outcome(err), err)
+		// OutcomeOf says what the error means for the money; an unknown
+		// outcome is settled with the same bill number, never a new one.
+		fmt.Println(redpack.OutcomeOf(err), err)
 		return
 	}
 	fmt.Println("sent:", res.BillNo, res.Amount, "fen to", res.OpenID)
@@ -110,18 +110,15 @@ func ExampleClient_Resolve() {
 
 	// The server pays, then the connection drops before the answer.
 	s.Inject(redpacktest.FaultPayThenDrop, 2)
-	_, err := client.Send(ctx, request("RESOLVEEXAMPLE1", 100))
-	var unknown *redpack.UnknownOutcomeError
-	if !errors.As(err, &unknown) {
-		fmt.Println("send:", redpack.Outcome(err), err)
-		return
-	}
-	fmt.Println("send:", redpack.Outcome(err), "for bill", unknown.BillNo)
+	req := request("RESOLVEEXAMPLE1", 100)
+	_, err := client.Send(ctx, req)
+	fmt.Println("send:", redpack.OutcomeOf(err))
 
-	// Find out by query, with the same bill number.
+	// Find out by query, judged against the payment the bill number
+	// stands for.
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	rec, err := client.Resolve(ctx, unknown.BillNo)
+	rec, err := client.Resolve(ctx, req.Payment())
 	if err != nil {
 		fmt.Println("still unknown:", err)
 		return
@@ -129,7 +126,7 @@ func ExampleClient_Resolve() {
 	fmt.Println("resolved:", rec.Status, rec.Status.Outcome())
 	fmt.Println("paid:", s.TotalPaid(), "fen")
 	// Output:
-	// send: UNKNOWN for bill RESOLVEEXAMPLE1
+	// send: UNKNOWN
 	// resolved: SENT OK
 	// paid: 100 fen
 }
@@ -145,7 +142,7 @@ func ExampleClient_SendMiniProgram() {
 		fmt.Println(err)
 		return
 	}
-	res, err := client.SendMiniProgram(context.Background(), redpack.MiniProgramSendRequest{
+	res, err := client.SendMiniProgram(context.Background(), redpack.SendMiniProgramRequest{Packet: redpack.Packet{
 		BillNo:   "MINIEXAMPLE1",
 		OpenID:   "oMiniUser0001",
 		Amount:   100,
@@ -153,9 +150,9 @@ func ExampleClient_SendMiniProgram() {
 		Wishing:  "恭喜发财",
 		ActName:  "小程序红包",
 		Remark:   "示例",
-	})
+	}})
 	if err != nil {
-		fmt.Println(redpack.Outcome(err), err)
+		fmt.Println(redpack.OutcomeOf(err), err)
 		return
 	}
 	fmt.Println("sent:", res.BillNo, "package set:", res.Package != "")
@@ -176,7 +173,7 @@ func ExampleClient_SendMiniProgram() {
 	// package URL-encoded: true
 }
 
-func ExampleOutcome() {
+func ExampleOutcomeOf() {
 	s := redpacktest.NewServer(redpacktest.WithBalance(1000))
 	defer s.Close()
 	client := s.NewClient(redpack.WithRetryPolicy(redpack.RetryPolicy{
@@ -192,10 +189,14 @@ func ExampleOutcome() {
 	show := func(what string, err error) {
 		code := ""
 		var ae *redpack.APIError
-		if errors.As(err, &ae) {
+		var ue *redpack.UnknownOutcomeError
+		switch {
+		case errors.As(err, &ae):
 			code = " " + ae.ErrCode
+		case errors.As(err, &ue) && ue.LastAnswer != nil:
+			code = " (last answer " + ue.LastAnswer.ErrCode + ")"
 		}
-		fmt.Printf("%-14s %s%s\n", what+":", redpack.Outcome(err), code)
+		fmt.Printf("%-14s %s%s\n", what+":", redpack.OutcomeOf(err), code)
 	}
 
 	_, err := client.Send(ctx, request("OUTCOME1", 100))
@@ -233,7 +234,7 @@ func ExampleOutcome() {
 	// wrong key:     REJECTED SIGN_ERROR
 	// answer lost:   UNKNOWN
 	//   query or resend OUTCOME5: true
-	// processing:    PENDING PROCESSING
+	// processing:    PENDING (last answer PROCESSING)
 	// cancelled:     NOT_SENT
 	//   safe to resend: true
 }
