@@ -76,3 +76,23 @@ func TestPEMConfig(t *testing.T) {
 	r = runCmd(t, e.with(envCA+"="), sendArgs("PEM2", "-attempts", "1")...)
 	wantCode(t, r, exitNotSent)
 }
+
+// TestAPIKeyFilePathNotQuoted (issue 8 item 10): a key given as the
+// -api-key-file value by mistake is not printed back in the error.
+func TestAPIKeyFilePathNotQuoted(t *testing.T) {
+	t.Parallel()
+	_, e := newFake(t)
+	for _, r := range []result{
+		runCmd(t, e.with(envAPIKey+"="), sendArgs("KF1", "-api-key-file", markerKey)...),
+		runCmd(t, e.with(envAPIKey+"=", envAPIKeyFile+"="+markerKey), "query", "KF1"),
+		runCmd(t, e.with(envAPIKey+"="), "paysign", "-package", "x", "-api-key-file", t.TempDir()+"/"+markerKey),
+	} {
+		wantCode(t, r, exitUsage)
+		if strings.Contains(r.stdout+r.stderr, markerKey) || strings.Contains(r.stdout+r.stderr, markerKey[8:24]) {
+			t.Errorf("the -api-key-file value was printed:\n%s", r)
+		}
+		if !strings.Contains(r.stderr, "cannot read the API key file") || !strings.Contains(r.stderr, "no such file") {
+			t.Errorf("the error does not say what is wrong:\n%s", r)
+		}
+	}
+}

@@ -290,3 +290,36 @@ func TestNodeID(t *testing.T) {
 	wantCode(t, runCmd(t, e.with(envNodeID+"=x"), "query", "ANY1"), exitUsage)
 	wantCode(t, runCmd(t, e, "query", "ANY1", "-node", "100"), exitUsage)
 }
+
+// TestSendPrintsBillNoFirst (issue 8 item 18): without -billno the
+// generated bill number is on stderr before the request reaches WeChat
+// Pay, so an operator whose terminal dies mid-call still has it; the
+// number sent is the one printed, and -json stdout stays one object.
+func TestSendPrintsBillNoFirst(t *testing.T) {
+	t.Parallel()
+	for _, extra := range [][]string{nil, {"-json"}} {
+		s, e := newFake(t)
+		var stdout, stderr syncBuffer
+		seen := make(chan string, 1)
+		if err := s.AddReactor(redpacktest.EndpointSend, func(req redpacktest.Request) (redpacktest.Answer, bool) {
+			// What the operator had on screen when the request arrived.
+			seen <- stderr.String() + "\x00" + req.Fields["mch_billno"]
+			return redpacktest.Answer{}, false
+		}); err != nil {
+			t.Fatal(err)
+		}
+		code := run(t.Context(), sendArgs("", extra...), e.get, &stdout, &stderr)
+		if code != exitOK {
+			t.Fatalf("exit %d\n%s\n%s", code, stdout.String(), stderr.String())
+		}
+		atArrival, billNo, _ := strings.Cut(<-seen, "\x00")
+		if billNo == "" || !strings.Contains(atArrival, "bill number "+billNo) {
+			t.Errorf("when bill %q reached the server, stderr held only:\n%s", billNo, atArrival)
+		}
+		if extra != nil {
+			if out := decode[sendOutput](t, result{0, stdout.String(), stderr.String()}); out.BillNo != billNo {
+				t.Errorf("JSON bill %q, sent %q", out.BillNo, billNo)
+			}
+		}
+	}
+}
