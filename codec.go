@@ -164,31 +164,42 @@ func decodeXML(body []byte, withHBList bool) (*response, error) {
 	}
 }
 
-// decoder wraps xml.Decoder with the depth and element bounds.
+// decoder wraps xml.Decoder with the depth and element bounds. It reads
+// with RawToken, which skips encoding/xml's name-space bookkeeping (WeChat
+// Pay answers have no name spaces), and checks that every end tag matches its
+// start itself.
 type decoder struct {
 	d      *xml.Decoder
+	stack  [maxDepth]string // open elements' local names
 	depth  int
 	budget int // elements still allowed
 }
 
 func (d *decoder) token() (xml.Token, error) {
-	tok, err := d.d.Token()
+	tok, err := d.d.RawToken()
 	if err == io.EOF {
-		return nil, errors.New("truncated XML")
+		if d.depth > 0 {
+			return nil, errors.New("truncated XML")
+		}
+		return nil, err
 	}
 	if err != nil {
 		return nil, err
 	}
-	switch tok.(type) {
+	switch t := tok.(type) {
 	case xml.StartElement:
-		d.depth++
 		if d.budget--; d.budget < 0 {
 			return nil, errors.New("too many elements")
 		}
-		if d.depth > maxDepth {
+		if d.depth == maxDepth {
 			return nil, errors.New("nested deeper than " + strconv.Itoa(maxDepth))
 		}
+		d.stack[d.depth] = t.Name.Local
+		d.depth++
 	case xml.EndElement:
+		if d.depth == 0 || d.stack[d.depth-1] != t.Name.Local {
+			return nil, errors.New("malformed XML: unexpected end element </" + t.Name.Local + ">")
+		}
 		d.depth--
 	}
 	return tok, nil
@@ -216,7 +227,7 @@ func (d *decoder) start() (xml.StartElement, error) {
 // instructions follows the root.
 func (d *decoder) end() error {
 	for {
-		tok, err := d.d.Token()
+		tok, err := d.token()
 		if err == io.EOF {
 			return nil
 		}
@@ -239,7 +250,10 @@ func (d *decoder) end() error {
 // including its end. nested is true when the element had child elements;
 // they are skipped (within the bounds).
 func (d *decoder) text() (text string, nested bool, err error) {
-	var b []byte
+	var (
+		b     []byte // when the text comes in several pieces
+		parts int
+	)
 	for level := 0; ; {
 		tok, err := d.token()
 		if err != nil {
@@ -247,7 +261,15 @@ func (d *decoder) text() (text string, nested bool, err error) {
 		}
 		switch t := tok.(type) {
 		case xml.CharData:
-			if level == 0 {
+			if level > 0 {
+				break
+			}
+			switch parts++; parts {
+			case 1:
+				text = string(t) // the usual case: one allocation
+			case 2:
+				b = append([]byte(text), t...)
+			default:
 				b = append(b, t...)
 			}
 		case xml.StartElement:
@@ -255,7 +277,10 @@ func (d *decoder) text() (text string, nested bool, err error) {
 			level++
 		case xml.EndElement:
 			if level == 0 {
-				return string(b), nested, nil
+				if parts > 1 {
+					text = string(b)
+				}
+				return text, nested, nil
 			}
 			level--
 		}
