@@ -63,4 +63,3 @@ func OutcomeOf(err error) Outcome {
 	}
 	return OutcomeUnknown
 }
-
