@@ -128,38 +128,60 @@ func decodeXML(body []byte, withHBList bool) (*response, error) {
 		return nil, errNotXML
 	}
 	r := &response{}
+	var hblist func() error
+	if withHBList {
+		hblist = func() (err error) {
+			if r.hbinfo != nil {
+				return errors.New("hblist given twice")
+			}
+			r.hbinfo, err = dec.hblist()
+			return err
+		}
+	}
+	if r.fields, err = dec.fields("", maxFields, hblist); err != nil {
+		return nil, err
+	}
+	if err := dec.end(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// fields reads the children of the element just started, up to its end, as
+// fields: at most max, none twice; a child with children of its own is
+// skipped, except <hblist> when hblist is given. in names the element in
+// messages ("" for the root).
+func (d *decoder) fields(in string, max int, hblist func() error) (params, error) {
+	var f params
 	for {
-		tok, err := dec.token()
+		tok, err := d.token()
 		if err != nil {
 			return nil, err
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			if withHBList && t.Name.Local == "hblist" && r.hbinfo == nil {
-				if r.hbinfo, err = dec.hblist(); err != nil {
+			if hblist != nil && t.Name.Local == "hblist" {
+				if err := hblist(); err != nil {
 					return nil, err
 				}
 				continue
 			}
-			v, nested, err := dec.text()
+			v, nested, err := d.text()
 			if err != nil {
 				return nil, err
 			}
 			if nested {
 				continue // not a field: skipped
 			}
-			if r.fields.has(t.Name.Local) {
-				return nil, errors.New("field " + strconv.Quote(t.Name.Local) + " given twice")
+			if f.has(t.Name.Local) {
+				return nil, errors.New(in + "field " + strconv.Quote(t.Name.Local) + " given twice")
 			}
-			if len(r.fields) == maxFields {
-				return nil, errors.New("more than " + strconv.Itoa(maxFields) + " fields")
+			if len(f) == max {
+				return nil, errors.New("more than " + strconv.Itoa(max) + " " + in + "fields")
 			}
-			r.fields = append(r.fields, param{t.Name.Local, v})
+			f = append(f, param{t.Name.Local, v})
 		case xml.EndElement:
-			if err := dec.end(); err != nil {
-				return nil, err
-			}
-			return r, nil
+			return f, nil
 		}
 	}
 }
@@ -307,42 +329,13 @@ func (d *decoder) hblist() ([]params, error) {
 			if len(list) == maxHBInfo {
 				return nil, errors.New("more than " + strconv.Itoa(maxHBInfo) + " hbinfo entries")
 			}
-			info, err := d.hbinfo()
+			info, err := d.fields("hbinfo ", maxHBInfoFields, nil)
 			if err != nil {
 				return nil, err
 			}
 			list = append(list, info)
 		case xml.EndElement:
 			return list, nil
-		}
-	}
-}
-
-func (d *decoder) hbinfo() (params, error) {
-	var info params
-	for {
-		tok, err := d.token()
-		if err != nil {
-			return nil, err
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			v, nested, err := d.text()
-			if err != nil {
-				return nil, err
-			}
-			if nested {
-				continue
-			}
-			if info.has(t.Name.Local) {
-				return nil, errors.New("hbinfo field " + strconv.Quote(t.Name.Local) + " given twice")
-			}
-			if len(info) == maxHBInfoFields {
-				return nil, errors.New("more than " + strconv.Itoa(maxHBInfoFields) + " fields in an hbinfo")
-			}
-			info = append(info, param{t.Name.Local, v})
-		case xml.EndElement:
-			return info, nil
 		}
 	}
 }

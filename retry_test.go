@@ -1,9 +1,10 @@
 package redpack
 
 import (
-	"net"
 	"testing"
 	"time"
+
+	"github.com/redpack-go/redpack/internal/testcert"
 )
 
 func TestRetryPolicyDelay(t *testing.T) {
@@ -76,11 +77,9 @@ func TestDefaultRetryPolicyIsAValue(t *testing.T) {
 // closedAddr returns a loopback address nobody listens on.
 func closedAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := testcert.ClosedAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
 	return addr
 }
