@@ -7,13 +7,13 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
-	"net"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/redpack-go/redpack"
+	"github.com/redpack-go/redpack/internal/testcert"
 	"github.com/redpack-go/redpack/redpacktest"
 )
 
@@ -155,12 +155,10 @@ func paySign(appID, key string, b redpack.BizRedPacket) string {
 // closedURL returns an https URL on loopback where nothing listens.
 func closedURL(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := testcert.ClosedAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 	return "https://" + addr
 }
 
