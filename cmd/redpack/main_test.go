@@ -39,6 +39,7 @@ func TestUsageErrors(t *testing.T) {
 		{"resolve without payment", e, []string{"resolve", "B1"}, "-openid and -amount are required"},
 		{"fake without dir", e, []string{"fake"}, "-dir"},
 		{"fake not loopback", e, []string{"fake", "-dir", "x", "-addr", "0.0.0.0:0"}, "loopback"},
+		{"fake negative balance", e, []string{"fake", "-dir", "x", "-balance", "-5"}, "-balance"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

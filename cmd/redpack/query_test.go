@@ -148,9 +148,12 @@ func TestResolve(t *testing.T) {
 		s, e := newFake(t, redpacktest.WithProcessingDelay(time.Hour))
 		inject(t, s, redpacktest.Processing(), 1)
 		wantCode(t, runCmd(t, e, sendArgs("R2")...), exitUnknown)
+		// The record stays SENDING: resolve gives up when the deadline
+		// comes (under load even the first query may not finish in time:
+		// either way the outcome stays open, exit 3).
 		r := runCmd(t, e, append([]string{"resolve", "-timeout", "1500ms", "-retry-delay", "20ms", "R2"}, payment...)...)
 		wantCode(t, r, exitUnknown)
-		if !strings.Contains(r.stdout, "R2") || !strings.Contains(r.stdout, "redpack resolve R2") || !strings.Contains(r.stdout, "PENDING") {
+		if !strings.Contains(r.stdout, "R2") || !strings.Contains(r.stdout, "redpack resolve R2") || !strings.Contains(r.stdout, "still not settled") {
 			t.Errorf("stdout\n%s", r)
 		}
 	})
