@@ -158,10 +158,7 @@ func (c *Client) prepareSend(req *SendRequest) (*prepared, error) {
 	if ip == "" {
 		ip = c.opts.clientIP
 	}
-	ck := checker{op: opSend, bill: req.BillNo}
-	ck.packet(&req.Packet)
-	ck.extras(req.RiskInfo, req.ConsumeMchID)
-	ck.amount(req.Amount, req.SceneID, c.opts.maxAmount)
+	ck := req.check(c.opts.maxAmount)
 	ck.clientIP(ip)
 	if err := ck.err(); err != nil {
 		return nil, err
@@ -169,6 +166,31 @@ func (c *Client) prepareSend(req *SendRequest) (*prepared, error) {
 	p := c.sendParams(&req.Packet, 1, req.RiskInfo, req.ConsumeMchID)
 	p = p.add("client_ip", ip)
 	return c.prepare(epSend, req.BillNo, p), nil
+}
+
+// Validate checks req with the rules Send applies, without a Client and
+// without sending anything: every invalid field is reported at once in a
+// *ValidationError. A Client adds its own checks on top (its WithMaxAmount
+// guard, and its default client_ip when ClientIP is empty), so Send can still
+// refuse a request Validate accepts, never the other way round. Tools that
+// accept many requests up front (package campaign's plan) call it to refuse
+// bad input before anything is stored.
+func (r SendRequest) Validate() error {
+	ck := r.check(0)
+	if r.ClientIP != "" {
+		ck.clientIP(r.ClientIP)
+	}
+	return ck.err()
+}
+
+// check runs the request's own rules; guard is the Client's WithMaxAmount
+// (0: none).
+func (r *SendRequest) check(guard int64) checker {
+	ck := checker{op: opSend, bill: r.BillNo}
+	ck.packet(&r.Packet)
+	ck.extras(r.RiskInfo, r.ConsumeMchID)
+	ck.amount(r.Amount, r.SceneID, guard)
+	return ck
 }
 
 // sendParams returns the fields every send endpoint signs.

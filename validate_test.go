@@ -263,6 +263,11 @@ func TestValidateSend(t *testing.T) {
 			tt.edit(&req)
 			_, err := c.prepareSend(&req)
 			checkValidation(t, opSend, err, tt.want, req.BillNo)
+			if len(tt.opts) == 0 {
+				// Without a Client's options, SendRequest.Validate
+				// applies the very same rules.
+				checkValidation(t, opSend, req.Validate(), tt.want, req.BillNo)
+			}
 		})
 	}
 }
