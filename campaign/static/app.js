@@ -1,0 +1,76 @@
+// redpack campaign page: polls the JSON summary and updates the numbers in
+// place. Shipped inside the binary; no third-party code. Values are written
+// with textContent only, never as HTML.
+(function () {
+  "use strict";
+  var root = document.getElementById("campaign");
+  if (!root) { return; }
+  var api = root.getAttribute("data-api");
+  var every = parseInt(root.getAttribute("data-refresh"), 10) || 1000;
+
+  function set(field, value) {
+    var els = root.querySelectorAll('[data-field="' + field + '"]');
+    for (var i = 0; i < els.length; i++) {
+      var s = value === null || value === undefined ? "" : String(value);
+      if (els[i].textContent !== s) { els[i].textContent = s; }
+    }
+  }
+
+  function failures(list) {
+    var body = document.getElementById("failures");
+    if (!body) { return; }
+    while (body.firstChild) { body.removeChild(body.firstChild); }
+    if (!list || list.length === 0) {
+      var tr = document.createElement("tr");
+      tr.className = "empty";
+      var td = document.createElement("td");
+      td.colSpan = 4;
+      td.textContent = "No failed rows.";
+      tr.appendChild(td);
+      body.appendChild(tr);
+      return;
+    }
+    list.forEach(function (f) {
+      var tr = document.createElement("tr");
+      var code = document.createElement("code");
+      code.textContent = f.err_code;
+      var cells = [code, String(f.rows), f.yuan, f.advice];
+      cells.forEach(function (c, i) {
+        var td = document.createElement("td");
+        if (typeof c === "string") { td.textContent = c; } else { td.appendChild(c); }
+        if (i === 1 || i === 2) { td.className = "n"; }
+        tr.appendChild(td);
+      });
+      body.appendChild(tr);
+    });
+  }
+
+  function apply(s) {
+    ["rows", "planned", "paid", "failed", "unknown", "paid_yuan", "failed_yuan", "total_yuan", "rate_text", "eta_text"].forEach(function (k) {
+      set(k, s[k]);
+    });
+    set("percent", s.percent.toFixed(1));
+    var p = document.getElementById("progress");
+    if (p) { p.max = Math.max(s.rows, 1); p.value = s.paid + s.failed; }
+    var paused = s.paused !== null && s.paused !== undefined;
+    set("paused", paused ? s.paused : "");
+    document.getElementById("paused-banner").hidden = !paused;
+    document.getElementById("pause-form").hidden = paused;
+    document.getElementById("resume-form").hidden = !paused;
+    failures(s.failures);
+    document.getElementById("updated").textContent = new Date().toLocaleTimeString();
+    root.setAttribute("data-polls", String((parseInt(root.getAttribute("data-polls"), 10) || 0) + 1));
+  }
+
+  function poll() {
+    fetch(api, { credentials: "same-origin", headers: { "Accept": "application/json" }, cache: "no-store" })
+      .then(function (r) {
+        if (!r.ok) { throw new Error("HTTP " + r.status); }
+        return r.json();
+      })
+      .then(function (s) { apply(s); root.classList.remove("stale"); })
+      .catch(function () { root.classList.add("stale"); })
+      .then(function () { setTimeout(poll, every); });
+  }
+  setTimeout(poll, every);
+})();
