@@ -3,7 +3,6 @@ package campaign
 import (
 	"context"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,18 +11,22 @@ import (
 
 // The metrics, all read from the campaign database at scrape time so that
 // they are right whichever process did the sending. None carries a secret:
-// labels are campaign ids, row statuses and outcome names only.
+// labels are campaign ids, row statuses, attempt kinds and outcome names.
 var (
 	descRows = prometheus.NewDesc("redpack_campaign_rows",
 		"Campaign rows by status (PLANNED, PAID, FAILED, UNKNOWN).", []string{"campaign", "status"}, nil)
 	descYuan = prometheus.NewDesc("redpack_campaign_yuan",
-		"Campaign money in yuan by status (PLANNED, PAID, FAILED, UNKNOWN) and the campaign total (TOTAL).", []string{"campaign", "status"}, nil)
+		"Campaign money in yuan by row status (PLANNED, PAID, FAILED, UNKNOWN), and the campaign total (TOTAL).", []string{"campaign", "status"}, nil)
 	descPaidYuan = prometheus.NewDesc("redpack_campaign_paid_yuan",
-		"Yuan paid by the campaign so far.", []string{"campaign"}, nil)
+		"Yuan paid by the campaign so far (rows PAID).", []string{"campaign"}, nil)
 	descSends = prometheus.NewDesc("redpack_campaign_sends_total",
-		"Send attempts by outcome (OK, UNKNOWN, PENDING, CONFLICT, FINAL, REJECTED, NOT_SENT).", []string{"campaign", "outcome"}, nil)
+		"Send attempts by outcome (OK, UNKNOWN, PENDING, CONFLICT, FINAL, REJECTED, NOT_SENT; NO_ANSWER: none recorded, in flight or the sender died).", []string{"campaign", "outcome"}, nil)
+	descQueries = prometheus.NewDesc("redpack_campaign_queries_total",
+		"gethbinfo queries by outcome (as for sends).", []string{"campaign", "outcome"}, nil)
 	descPaused = prometheus.NewDesc("redpack_campaign_paused",
-		"1 while the campaign is paused, else 0.", []string{"campaign"}, nil)
+		"1 while the campaign is paused (by the operator or a merchant-wide stop), else 0.", []string{"campaign"}, nil)
+	descWorkers = prometheus.NewDesc("redpack_campaign_workers",
+		"Live run processes of the campaign (heartbeat within 10 s).", []string{"campaign"}, nil)
 	descScrape = prometheus.NewDesc("redpack_campaign_scrape_duration_seconds",
 		"Time spent reading the campaign database for this scrape.", nil, nil)
 )
@@ -36,7 +39,7 @@ type collector struct{ src webSource }
 
 // Describe implements prometheus.Collector.
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descRows, descYuan, descPaidYuan, descSends, descPaused, descScrape} {
+	for _, d := range []*prometheus.Desc{descRows, descYuan, descPaidYuan, descSends, descQueries, descPaused, descWorkers, descScrape} {
 		ch <- d
 	}
 }
@@ -46,7 +49,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), metricsTimeout)
 	defer cancel()
-	list, err := c.src.campaigns(ctx)
+	list, err := c.src.List(ctx)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(descRows, err)
 		return
@@ -55,34 +58,38 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, append([]string{s.ID}, labels...)...)
 		}
-		gauge(descRows, float64(s.Planned), "PLANNED")
-		gauge(descRows, float64(s.Paid), "PAID")
-		gauge(descRows, float64(s.Failed), "FAILED")
-		gauge(descRows, float64(s.Unknown), "UNKNOWN")
-		gauge(descYuan, fenToYuan(s.TotalFen-s.PaidFen-s.FailedFen-s.UnknownFen), "PLANNED")
-		gauge(descYuan, fenToYuan(s.PaidFen), "PAID")
-		gauge(descYuan, fenToYuan(s.FailedFen), "FAILED")
-		gauge(descYuan, fenToYuan(s.UnknownFen), "UNKNOWN")
+		for _, st := range []struct {
+			name string
+			m    Money
+		}{{StatusPlanned, s.Planned}, {StatusPaid, s.Paid}, {StatusFailed, s.Failed}, {StatusUnknown, s.Unknown}} {
+			gauge(descRows, float64(st.m.Rows), st.name)
+			gauge(descYuan, fenToYuan(st.m.Fen), st.name)
+		}
 		gauge(descYuan, fenToYuan(s.TotalFen), "TOTAL")
-		gauge(descPaidYuan, fenToYuan(s.PaidFen))
+		gauge(descPaidYuan, fenToYuan(s.Paid.Fen))
 		paused := 0.0
-		if s.Paused {
+		if s.State == StatePaused {
 			paused = 1
 		}
 		gauge(descPaused, paused)
+		gauge(descWorkers, float64(s.Workers))
 
-		sends, err := c.src.sends(ctx, s.ID)
+		counts, err := c.src.attemptCounts(ctx, s.ID)
 		if err != nil {
 			ch <- prometheus.NewInvalidMetric(descSends, err)
 			continue
 		}
-		outcomes := make([]string, 0, len(sends))
-		for o := range sends {
-			outcomes = append(outcomes, o)
-		}
-		slices.Sort(outcomes)
-		for _, o := range outcomes {
-			ch <- prometheus.MustNewConstMetric(descSends, prometheus.CounterValue, float64(sends[o]), s.ID, o)
+		for _, n := range counts {
+			var d *prometheus.Desc
+			switch n.Kind {
+			case "send":
+				d = descSends
+			case "query":
+				d = descQueries
+			default:
+				continue
+			}
+			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(n.N), s.ID, n.Outcome)
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(descScrape, prometheus.GaugeValue, time.Since(start).Seconds())

@@ -59,6 +59,7 @@ func TestMetrics(t *testing.T) {
 		"redpack_campaign_paid_yuan{campaign=spring-2026} 30",
 		"redpack_campaign_paused{campaign=a b/c<x>} 0",
 		"redpack_campaign_paused{campaign=spring-2026} 0",
+		"redpack_campaign_queries_total{campaign=spring-2026,outcome=OK} 1",
 		"redpack_campaign_rows{campaign=a b/c<x>,status=FAILED} 0",
 		"redpack_campaign_rows{campaign=a b/c<x>,status=PAID} 0",
 		"redpack_campaign_rows{campaign=a b/c<x>,status=PLANNED} 1",
@@ -68,8 +69,11 @@ func TestMetrics(t *testing.T) {
 		"redpack_campaign_rows{campaign=spring-2026,status=PLANNED} 4",
 		"redpack_campaign_rows{campaign=spring-2026,status=UNKNOWN} 1",
 		"redpack_campaign_sends_total{campaign=spring-2026,outcome=FINAL} 2",
+		"redpack_campaign_sends_total{campaign=spring-2026,outcome=NO_ANSWER} 1",
 		"redpack_campaign_sends_total{campaign=spring-2026,outcome=OK} 3",
 		"redpack_campaign_sends_total{campaign=spring-2026,outcome=UNKNOWN} 4",
+		"redpack_campaign_workers{campaign=a b/c<x>} 0",
+		"redpack_campaign_workers{campaign=spring-2026} 1",
 		"redpack_campaign_yuan{campaign=a b/c<x>,status=FAILED} 0",
 		"redpack_campaign_yuan{campaign=a b/c<x>,status=PAID} 0",
 		"redpack_campaign_yuan{campaign=a b/c<x>,status=PLANNED} 1",
@@ -102,12 +106,8 @@ func slicesWithout(s []string, prefix string) []string {
 func TestMetricsReadAtScrapeTime(t *testing.T) {
 	t.Parallel()
 	src, h := newMemHandler(t, HandlerOptions{})
-	src.mu.Lock()
-	s := src.sums["spring-2026"]
-	s.Paid, s.PaidFen = 7, 7000
-	src.sums["spring-2026"] = s
-	src.mu.Unlock()
-	require.NoError(t, src.pause(context.Background(), "spring-2026", "x"))
+	require.NoError(t, src.set("spring-2026", func(s *Summary) { s.Paid = Money{Rows: 7, Fen: 7000} }))
+	require.NoError(t, src.Pause(context.Background(), "spring-2026"))
 	got := samples(parseMetrics(t, do(h, "GET", "/metrics", nil, "").Body.String()), "redpack_campaign_")
 	assert.Contains(t, got, "redpack_campaign_rows{campaign=spring-2026,status=PAID} 7")
 	assert.Contains(t, got, "redpack_campaign_paid_yuan{campaign=spring-2026} 70")
@@ -116,7 +116,7 @@ func TestMetricsReadAtScrapeTime(t *testing.T) {
 
 type failingSource struct{ *memSource }
 
-func (failingSource) campaigns(context.Context) ([]webSummary, error) {
+func (failingSource) List(context.Context) ([]Summary, error) {
 	return nil, errors.New("database is locked")
 }
 

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -81,6 +80,57 @@ func (h *Handler) Close() error {
 	return nil
 }
 
+// NewHandler returns the web view of the campaigns in db. It reads db at
+// every request (pages, the JSON API and /metrics), so it shows the progress
+// of `redpack campaign run` processes elsewhere, and its Pause and Resume
+// act on them through the database. River's UI is mounted for either of
+// db's drivers, SQLite or Postgres. Close the handler before db.
+func NewHandler(db *DB, opts HandlerOptions) (*Handler, error) {
+	if db == nil {
+		return nil, errors.New("redpack/campaign: NewHandler needs a *DB")
+	}
+	prefix, err := normalizePrefix(opts.Prefix)
+	if err != nil {
+		return nil, err
+	}
+	opts.Prefix = prefix
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	var ui http.Handler
+	stop := func() {}
+	if !opts.DisableRiverUI {
+		switch {
+		case db.riverSQLite != nil:
+			ui, stop, err = newRiverUI(db.riverSQLite, prefix, logger)
+		case db.riverPG != nil:
+			ui, stop, err = newRiverUI(db.riverPG, prefix, logger)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("redpack/campaign: River UI: %w", err)
+		}
+	}
+	h, err := newWebHandler(db, opts, ui, newMetricsHandler(db))
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	h.closer = stop
+	return h, nil
+}
+
+func normalizePrefix(p string) (string, error) {
+	p = strings.TrimRight(p, "/")
+	if p != "" && !strings.HasPrefix(p, "/") {
+		return "", fmt.Errorf("redpack/campaign: HandlerOptions.Prefix %q must start with /", p)
+	}
+	if strings.ContainsAny(p, "{}?#% ") {
+		return "", fmt.Errorf("redpack/campaign: HandlerOptions.Prefix %q: use a plain path", p)
+	}
+	return p, nil
+}
+
 // web is the state behind the handler's routes.
 type web struct {
 	src     webSource
@@ -88,16 +138,15 @@ type web struct {
 	refresh time.Duration
 	logger  *slog.Logger
 	tmpl    *template.Template
-	meter   *rateMeter
 	river   bool
 }
 
 // newWebHandler builds the handler around a source; riverUI (may be nil)
 // serves Prefix+"/riverui/" and metrics serves Prefix+"/metrics".
 func newWebHandler(src webSource, opts HandlerOptions, riverUI http.Handler, metrics http.Handler) (*Handler, error) {
-	prefix := strings.TrimRight(opts.Prefix, "/")
-	if prefix != "" && !strings.HasPrefix(prefix, "/") {
-		return nil, fmt.Errorf("redpack/campaign: HandlerOptions.Prefix %q must start with /", opts.Prefix)
+	prefix, err := normalizePrefix(opts.Prefix)
+	if err != nil {
+		return nil, err
 	}
 	logger := opts.Logger
 	if logger == nil {
@@ -107,12 +156,16 @@ func newWebHandler(src webSource, opts HandlerOptions, riverUI http.Handler, met
 	if refresh <= 0 {
 		refresh = time.Second
 	}
-	wb := &web{src: src, prefix: prefix, refresh: refresh, logger: logger, meter: newRateMeter(), river: riverUI != nil}
+	wb := &web{src: src, prefix: prefix, refresh: refresh, logger: logger, river: riverUI != nil}
 	tmpl, err := template.New("").Funcs(template.FuncMap{
-		"yuan":  formatYuan,
-		"path":  url.PathEscape,
-		"query": url.QueryEscape,
-		"time":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+		"yuan": formatYuan,
+		"path": url.PathEscape,
+		"time": func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.UTC().Format("2006-01-02 15:04:05.000 UTC")
+		},
 	}).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("redpack/campaign: templates: %w", err)
@@ -185,7 +238,7 @@ type pageData struct {
 	S        summaryView
 	Failures []failureView
 	Query    string
-	Found    []webRow
+	Found    []RowHistory
 	Searched bool
 }
 
@@ -204,8 +257,7 @@ func (wb *web) render(w http.ResponseWriter, name string, d pageData) {
 // fail answers an error without its details (logged instead): 404 for an
 // unknown campaign, 500 for anything else.
 func (wb *web) fail(w http.ResponseWriter, err error) {
-	var nc *errNoCampaign
-	if errors.As(err, &nc) {
+	if errors.Is(err, ErrNoCampaign) {
 		http.Error(w, "404 no such campaign", http.StatusNotFound)
 		return
 	}
@@ -214,32 +266,32 @@ func (wb *web) fail(w http.ResponseWriter, err error) {
 }
 
 func (wb *web) index(w http.ResponseWriter, r *http.Request) {
-	list, err := wb.src.campaigns(r.Context())
+	list, err := wb.src.List(r.Context())
 	if err != nil {
 		wb.fail(w, err)
 		return
 	}
 	d := pageData{Title: "Campaigns"}
 	for _, s := range list {
-		d.List = append(d.List, wb.view(s))
+		d.List = append(d.List, newSummaryView(s))
 	}
 	wb.render(w, "index.html", d)
 }
 
 func (wb *web) load(ctx context.Context, id string) (summaryView, []failureView, error) {
-	s, err := wb.src.summary(ctx, id)
+	s, err := wb.src.Summary(ctx, id)
 	if err != nil {
 		return summaryView{}, nil, err
 	}
-	fs, err := wb.src.failures(ctx, id)
+	fs, err := wb.src.Failures(ctx, id)
 	if err != nil {
 		return summaryView{}, nil, err
 	}
 	fv := make([]failureView, 0, len(fs))
 	for _, f := range fs {
-		fv = append(fv, failureView{ErrCode: f.ErrCode, Rows: f.Rows, Fen: f.Fen, Yuan: formatYuan(f.Fen), Advice: f.Advice})
+		fv = append(fv, failureView{ErrCode: f.ErrCode, Rows: f.Rows, Fen: f.Fen, Yuan: formatYuan(f.Fen), Retryable: f.Retryable, Advice: f.Advice})
 	}
-	return wb.view(s), fv, nil
+	return newSummaryView(*s), fv, nil
 }
 
 func (wb *web) page(w http.ResponseWriter, r *http.Request) {
@@ -251,6 +303,9 @@ func (wb *web) page(w http.ResponseWriter, r *http.Request) {
 	wb.render(w, "campaign.html", pageData{Title: "Campaign " + s.ID, S: s, Failures: fv})
 }
 
+// queryMax caps a search term (keys, openids and bill numbers are short).
+const queryMax = 256
+
 func (wb *web) rows(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	s, fv, err := wb.load(r.Context(), id)
@@ -259,9 +314,13 @@ func (wb *web) rows(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	if len(q) > queryMax {
+		http.Error(w, "400 search term too long", http.StatusBadRequest)
+		return
+	}
 	d := pageData{Title: "Campaign " + s.ID, S: s, Failures: fv, Query: q}
 	if q != "" {
-		if d.Found, err = wb.src.find(r.Context(), id, q); err != nil {
+		if d.Found, err = wb.src.Find(r.Context(), id, q); err != nil {
 			wb.fail(w, err)
 			return
 		}
@@ -270,24 +329,8 @@ func (wb *web) rows(w http.ResponseWriter, r *http.Request) {
 	wb.render(w, "campaign.html", d)
 }
 
-// pauseReasonMax caps the reason an operator types.
-const pauseReasonMax = 200
-
-func (wb *web) pause(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 4096)
-	reason := strings.TrimSpace(r.PostFormValue("reason"))
-	if reason == "" {
-		reason = "paused from the web view"
-	}
-	if len(reason) > pauseReasonMax {
-		reason = reason[:pauseReasonMax]
-	}
-	wb.act(w, r, func(ctx context.Context, id string) error { return wb.src.pause(ctx, id, reason) })
-}
-
-func (wb *web) resume(w http.ResponseWriter, r *http.Request) {
-	wb.act(w, r, wb.src.resume)
-}
+func (wb *web) pause(w http.ResponseWriter, r *http.Request)  { wb.act(w, r, wb.src.Pause) }
+func (wb *web) resume(w http.ResponseWriter, r *http.Request) { wb.act(w, r, wb.src.Resume) }
 
 func (wb *web) act(w http.ResponseWriter, r *http.Request, f func(context.Context, string) error) {
 	id := r.PathValue("id")
@@ -295,6 +338,7 @@ func (wb *web) act(w http.ResponseWriter, r *http.Request, f func(context.Contex
 		wb.fail(w, err)
 		return
 	}
+	wb.logger.Info("campaign web view", "campaign", id, "action", r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:], "remote", r.RemoteAddr)
 	if strings.Contains(r.Header.Get("Accept"), "application/json") {
 		wb.apiSummary(w, r)
 		return
@@ -303,14 +347,14 @@ func (wb *web) act(w http.ResponseWriter, r *http.Request, f func(context.Contex
 }
 
 func (wb *web) apiList(w http.ResponseWriter, r *http.Request) {
-	list, err := wb.src.campaigns(r.Context())
+	list, err := wb.src.List(r.Context())
 	if err != nil {
 		wb.fail(w, err)
 		return
 	}
 	out := make([]summaryJSON, 0, len(list))
 	for _, s := range list {
-		out = append(out, wb.view(s).json(nil))
+		out = append(out, newSummaryView(s).json(nil))
 	}
 	writeJSON(w, out)
 }
@@ -326,20 +370,19 @@ func (wb *web) apiSummary(w http.ResponseWriter, r *http.Request) {
 
 func (wb *web) apiRows(w http.ResponseWriter, r *http.Request) {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	if q == "" {
+	if q == "" || len(q) > queryMax {
 		http.Error(w, "400 the query parameter q (a key, openid or bill number) is required", http.StatusBadRequest)
 		return
 	}
-	rows, err := wb.src.find(r.Context(), r.PathValue("id"), q)
+	rows, err := wb.src.Find(r.Context(), r.PathValue("id"), q)
 	if err != nil {
 		wb.fail(w, err)
 		return
 	}
-	out := make([]rowJSON, 0, len(rows))
-	for _, row := range rows {
-		out = append(out, newRowJSON(row))
+	if rows == nil {
+		rows = []RowHistory{}
 	}
-	writeJSON(w, out)
+	writeJSON(w, rows)
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
@@ -350,129 +393,104 @@ func writeJSON(w http.ResponseWriter, v any) {
 	enc.Encode(v)
 }
 
-// summaryView is a webSummary with the derived numbers a page shows.
+// summaryView is a Summary with the derived numbers a page shows.
 type summaryView struct {
-	webSummary
-	TotalYuan, PaidYuan, FailedYuan, UnknownYuan string
+	Summary
+	Paused                                       bool
 	Settled                                      int64
 	Percent                                      float64
-	Rate                                         float64 // rows settled per second, recent
-	ETA                                          time.Duration
-	HasETA                                       bool
+	TotalYuan, PaidYuan, FailedYuan, UnknownYuan string
+	PlannedYuan, ReceivedYuan, RefundedYuan      string
 }
 
-func (wb *web) view(s webSummary) summaryView {
+func newSummaryView(s Summary) summaryView {
 	v := summaryView{
-		webSummary: s,
-		TotalYuan:  formatYuan(s.TotalFen), PaidYuan: formatYuan(s.PaidFen),
-		FailedYuan: formatYuan(s.FailedFen), UnknownYuan: formatYuan(s.UnknownFen),
-		Settled: s.settled(),
+		Summary: s, Paused: s.State == StatePaused, Settled: s.Paid.Rows + s.Failed.Rows,
+		TotalYuan: formatYuan(s.TotalFen), PaidYuan: formatYuan(s.Paid.Fen), FailedYuan: formatYuan(s.Failed.Fen),
+		UnknownYuan: formatYuan(s.Unknown.Fen), PlannedYuan: formatYuan(s.Planned.Fen),
+		ReceivedYuan: formatYuan(s.Received.Fen), RefundedYuan: formatYuan(s.Refunded.Fen),
 	}
 	if s.Rows > 0 {
 		v.Percent = 100 * float64(v.Settled) / float64(s.Rows)
 	}
-	v.Rate = wb.meter.observe(s.ID, v.Settled, time.Now())
-	if left := s.Rows - v.Settled; left > 0 && v.Rate > 0 {
-		v.ETA = time.Duration(float64(left) / v.Rate * float64(time.Second)).Round(time.Second)
-		v.HasETA = true
-	} else if left == 0 {
-		v.HasETA = true
-	}
 	return v
 }
 
-// RateText and ETAText format the derived numbers for the page.
-func (v summaryView) RateText() string { return fmt.Sprintf("%.1f/s", v.Rate) }
+// RateText and ETAText format the send rate and the time left.
+func (v summaryView) RateText() string { return fmt.Sprintf("%.1f/s", v.SendRate) }
 
 func (v summaryView) ETAText() string {
 	switch {
-	case v.Rows > 0 && v.Settled == v.Rows:
+	case v.State == StateDone:
 		return "done"
 	case v.Paused:
 		return "paused"
-	case !v.HasETA:
+	case v.ETA <= 0:
 		return "–"
 	}
 	return v.ETA.String()
 }
 
 type failureView struct {
-	ErrCode string `json:"err_code"`
-	Rows    int64  `json:"rows"`
-	Fen     int64  `json:"fen"`
-	Yuan    string `json:"yuan"`
-	Advice  string `json:"advice"`
+	ErrCode   string `json:"err_code"`
+	Rows      int64  `json:"rows"`
+	Fen       int64  `json:"fen"`
+	Yuan      string `json:"yuan"`
+	Retryable int64  `json:"retryable"`
+	Advice    string `json:"advice"`
 }
 
-// summaryJSON is the JSON the page polls; names follow `status -json`.
+// summaryJSON is the JSON the page polls. The names of `status -json` (id,
+// rows, planned, paid, failed, unknown, paid_fen, paused) mean the same here.
 type summaryJSON struct {
-	ID         string        `json:"id"`
-	Rows       int64         `json:"rows"`
-	Planned    int64         `json:"planned"`
-	Paid       int64         `json:"paid"`
-	Failed     int64         `json:"failed"`
-	Unknown    int64         `json:"unknown"`
-	TotalFen   int64         `json:"total_fen"`
-	PaidFen    int64         `json:"paid_fen"`
-	FailedFen  int64         `json:"failed_fen"`
-	UnknownFen int64         `json:"unknown_fen"`
-	TotalYuan  string        `json:"total_yuan"`
-	PaidYuan   string        `json:"paid_yuan"`
-	FailedYuan string        `json:"failed_yuan"`
-	Paused     *string       `json:"paused"`
-	Percent    float64       `json:"percent"`
-	Rate       float64       `json:"rate_per_second"`
-	RateText   string        `json:"rate_text"`
-	ETASeconds *int64        `json:"eta_seconds"`
-	ETAText    string        `json:"eta_text"`
-	Failures   []failureView `json:"failures,omitempty"`
+	ID          string        `json:"id"`
+	State       string        `json:"state"`
+	Rows        int64         `json:"rows"`
+	Planned     int64         `json:"planned"`
+	Paid        int64         `json:"paid"`
+	Failed      int64         `json:"failed"`
+	Unknown     int64         `json:"unknown"`
+	Pending     int64         `json:"pending"`
+	Received    int64         `json:"received"`
+	Refunded    int64         `json:"refunded"`
+	TotalFen    int64         `json:"total_fen"`
+	PlannedFen  int64         `json:"planned_fen"`
+	PaidFen     int64         `json:"paid_fen"`
+	FailedFen   int64         `json:"failed_fen"`
+	UnknownFen  int64         `json:"unknown_fen"`
+	TotalYuan   string        `json:"total_yuan"`
+	PlannedYuan string        `json:"planned_yuan"`
+	PaidYuan    string        `json:"paid_yuan"`
+	FailedYuan  string        `json:"failed_yuan"`
+	UnknownYuan string        `json:"unknown_yuan"`
+	Paused      *string       `json:"paused"`
+	PauseKind   string        `json:"pause_kind,omitempty"`
+	Workers     int           `json:"workers"`
+	Percent     float64       `json:"percent"`
+	SendRate    float64       `json:"send_rate"`
+	RateText    string        `json:"rate_text"`
+	ETASeconds  *int64        `json:"eta_seconds"`
+	ETAText     string        `json:"eta_text"`
+	Failures    []failureView `json:"failures,omitempty"`
 }
 
 func (v summaryView) json(fv []failureView) summaryJSON {
 	j := summaryJSON{
-		ID: v.ID, Rows: v.Rows, Planned: v.Planned, Paid: v.Paid, Failed: v.Failed, Unknown: v.Unknown,
-		TotalFen: v.TotalFen, PaidFen: v.PaidFen, FailedFen: v.FailedFen, UnknownFen: v.UnknownFen,
-		TotalYuan: v.TotalYuan, PaidYuan: v.PaidYuan, FailedYuan: v.FailedYuan,
-		Percent: v.Percent, Rate: v.Rate, RateText: v.RateText(), ETAText: v.ETAText(), Failures: fv,
+		ID: v.ID, State: v.State, Rows: v.Rows,
+		Planned: v.Planned.Rows, Paid: v.Paid.Rows, Failed: v.Failed.Rows, Unknown: v.Unknown.Rows,
+		Pending: v.Pending.Rows, Received: v.Received.Rows, Refunded: v.Refunded.Rows,
+		TotalFen: v.TotalFen, PlannedFen: v.Planned.Fen, PaidFen: v.Paid.Fen, FailedFen: v.Failed.Fen, UnknownFen: v.Unknown.Fen,
+		TotalYuan: v.TotalYuan, PlannedYuan: v.PlannedYuan, PaidYuan: v.PaidYuan, FailedYuan: v.FailedYuan, UnknownYuan: v.UnknownYuan,
+		PauseKind: v.PauseKind, Workers: v.Workers, Percent: v.Percent, SendRate: v.SendRate,
+		RateText: v.RateText(), ETAText: v.ETAText(), Failures: fv,
 	}
 	if v.Paused {
 		reason := v.PauseReason
 		j.Paused = &reason
 	}
-	if v.HasETA {
+	if v.ETA > 0 {
 		s := int64(v.ETA / time.Second)
 		j.ETASeconds = &s
-	}
-	return j
-}
-
-type rowJSON struct {
-	Key        string      `json:"key"`
-	OpenID     string      `json:"openid"`
-	Amount     int64       `json:"amount"`
-	BillNo     string      `json:"bill_no"`
-	Generation int         `json:"generation"`
-	Status     string      `json:"status"`
-	SendListID string      `json:"send_listid"`
-	ErrCode    string      `json:"err_code"`
-	WxStatus   string      `json:"wx_status"`
-	History    []eventJSON `json:"history"`
-}
-
-type eventJSON struct {
-	At      time.Time `json:"at"`
-	Kind    string    `json:"kind"`
-	BillNo  string    `json:"bill_no,omitempty"`
-	Outcome string    `json:"outcome,omitempty"`
-	Code    string    `json:"code,omitempty"`
-	Detail  string    `json:"detail,omitempty"`
-}
-
-func newRowJSON(r webRow) rowJSON {
-	j := rowJSON{Key: r.Key, OpenID: r.OpenID, Amount: r.Amount, BillNo: r.BillNo, Generation: r.Generation,
-		Status: r.Status, SendListID: r.SendListID, ErrCode: r.ErrCode, WxStatus: r.WxStatus, History: []eventJSON{}}
-	for _, e := range r.History {
-		j.History = append(j.History, eventJSON(e))
 	}
 	return j
 }
@@ -485,50 +503,4 @@ func formatYuan(fen int64) string {
 		sign, u = "-", uint64(-fen)
 	}
 	return fmt.Sprintf("%s%d.%02d", sign, u/100, u%100)
-}
-
-// rateMeter estimates each campaign's recent send rate from the settled
-// counts seen at successive reads (every page poll and scrape is one), over
-// a sliding window. It needs no clock in the database and works across
-// processes, because the counts come from the database.
-type rateMeter struct {
-	mu      sync.Mutex
-	samples map[string][]rateSample
-}
-
-type rateSample struct {
-	at      time.Time
-	settled int64
-}
-
-// rateWindow is how far back the rate looks.
-const rateWindow = 30 * time.Second
-
-func newRateMeter() *rateMeter { return &rateMeter{samples: map[string][]rateSample{}} }
-
-// observe records a reading and returns the rate in rows per second over
-// the window (0 until two readings at least a second apart exist).
-func (m *rateMeter) observe(id string, settled int64, now time.Time) float64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s := m.samples[id]
-	if n := len(s); n > 0 && settled < s[n-1].settled {
-		s = s[:0] // the count went down (a retry made rows unsettled): start over
-	}
-	s = append(s, rateSample{now, settled})
-	cut := 0
-	for cut < len(s)-1 && now.Sub(s[cut].at) > rateWindow {
-		cut++
-	}
-	s = s[cut:]
-	if len(s) > 256 {
-		s = append(s[:0:0], s[len(s)-256:]...)
-	}
-	m.samples[id] = s
-	first, last := s[0], s[len(s)-1]
-	dt := last.at.Sub(first.at).Seconds()
-	if dt < 1 {
-		return 0
-	}
-	return float64(last.settled-first.settled) / dt
 }

@@ -122,7 +122,7 @@ func TestWebCrossSitePostWithTokenRefused(t *testing.T) {
 		"Cookie": tokenCookie + "=" + testToken, "Sec-Fetch-Site": "same-origin",
 	}, "reason=x")
 	assert.Equal(t, http.StatusSeeOther, w.Code)
-	assert.Equal(t, []string{"spring-2026:x"}, src.actions())
+	assert.Equal(t, []string{"spring-2026:pause"}, src.actions())
 }
 
 func TestNewToken(t *testing.T) {

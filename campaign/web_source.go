@@ -2,81 +2,58 @@ package campaign
 
 import (
 	"context"
-	"time"
+	"fmt"
 )
 
-// webSource is what the web view and the metrics collector read and change.
-// It is a narrow seam so that the handler, its security and its templates
-// can be tested without a database; the real one adapts *DB (web_db.go).
-// Every method reads the database at call time, so a page shows what a run
-// in another process has written.
+// webSource is what the web view and the metrics collector read and change:
+// *DB's Store API plus the attempt counts of web_db.go. It is an interface so
+// that the handler's routing, templates and security can also be tested
+// without a database (web_test.go); the end-to-end tests use *DB. Every
+// method reads the database at call time, so a page shows what a run in
+// another process has written.
 type webSource interface {
-	campaigns(ctx context.Context) ([]webSummary, error)
-	summary(ctx context.Context, id string) (webSummary, error)
-	failures(ctx context.Context, id string) ([]webFailure, error)
-	// find returns the rows whose key, openid or bill number equals q.
-	find(ctx context.Context, id, q string) ([]webRow, error)
-	pause(ctx context.Context, id, reason string) error
-	resume(ctx context.Context, id string) error
-	// sends counts send attempts by outcome ("OK", "UNKNOWN", ...).
-	sends(ctx context.Context, id string) (map[string]int64, error)
+	List(ctx context.Context) ([]Summary, error)
+	Summary(ctx context.Context, id string) (*Summary, error)
+	Failures(ctx context.Context, id string) ([]FailureGroup, error)
+	Find(ctx context.Context, id, query string) ([]RowHistory, error)
+	Pause(ctx context.Context, id string) error
+	Resume(ctx context.Context, id string) error
+	attemptCounts(ctx context.Context, id string) ([]attemptCount, error)
 }
 
-// errNoCampaign is returned by a webSource for an unknown campaign id.
-type errNoCampaign struct{ id string }
+var _ webSource = (*DB)(nil)
 
-func (e *errNoCampaign) Error() string { return "redpack/campaign: no campaign " + e.id }
-
-// webSummary is one campaign's progress as the web view shows it. Amounts
-// are in fen.
-type webSummary struct {
-	ID          string
-	Rows        int64
-	Planned     int64
-	Paid        int64
-	Failed      int64
-	Unknown     int64
-	TotalFen    int64
-	PaidFen     int64
-	FailedFen   int64
-	UnknownFen  int64
-	Paused      bool
-	PauseReason string
-	CreatedAt   time.Time
+// attemptCount is how many attempts of one kind ("send" or "query") ended
+// with one outcome.
+type attemptCount struct {
+	Kind    string
+	Outcome string // OK, UNKNOWN, ...; outcomeNoAnswer when none was recorded
+	N       int64
 }
 
-// settled is the number of rows that need no more sending.
-func (s webSummary) settled() int64 { return s.Paid + s.Failed }
+// outcomeNoAnswer labels attempts without a recorded answer: in flight, or
+// the process died before it could record one. Their outcome is unknown.
+const outcomeNoAnswer = "NO_ANSWER"
 
-// webFailure is one err_code's share of a campaign's failed rows.
-type webFailure struct {
-	ErrCode string
-	Rows    int64
-	Fen     int64
-	Advice  string
-}
-
-// webRow is one campaign row with its whole history.
-type webRow struct {
-	Key        string
-	OpenID     string
-	Amount     int64
-	BillNo     string
-	Generation int
-	Status     string
-	SendListID string
-	ErrCode    string
-	WxStatus   string
-	History    []webEvent
-}
-
-// webEvent is one thing that happened to a row: an attempt, its answer, a
-// query.
-type webEvent struct {
-	At      time.Time
-	Kind    string // "send", "query", ...
-	BillNo  string
-	Outcome string
-	Code    string
-	Detail  string
+// attemptCounts counts the campaign's attempts by kind and outcome, for
+// /metrics.
+func (db *DB) attemptCounts(ctx context.Context, id string) ([]attemptCount, error) {
+	rows, err := db.sql.QueryContext(ctx, db.q(`SELECT kind, outcome, COUNT(*) FROM redpack_attempts
+		WHERE campaign_id = ? GROUP BY kind, outcome ORDER BY kind, outcome`), id)
+	if err != nil {
+		return nil, fmt.Errorf("campaign %s: attempt counts: %w", id, err)
+	}
+	defer rows.Close()
+	var out []attemptCount
+	for rows.Next() {
+		var c attemptCount
+		if err := rows.Scan(&c.Kind, &c.Outcome, &c.N); err != nil {
+			return nil, fmt.Errorf("campaign %s: attempt counts: %w", id, err)
+		}
+		if c.Outcome == "" {
+			c.Outcome = outcomeNoAnswer
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }

@@ -3,6 +3,7 @@ package campaign
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -22,103 +23,115 @@ import (
 // processes are in web_db_test.go and web_browser_test.go.
 type memSource struct {
 	mu     sync.Mutex
-	sums   map[string]webSummary
-	fails  map[string][]webFailure
-	rows   map[string][]webRow
-	sent   map[string]map[string]int64
-	pauses []string // "id:reason" / "id:resume"
+	sums   map[string]Summary
+	fails  map[string][]FailureGroup
+	rows   map[string][]RowHistory
+	counts map[string][]attemptCount
+	acts   []string // "id:pause" / "id:resume"
 }
+
+const testBill = "1900000109C0000000000000000A"
 
 func newMemSource() *memSource {
 	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	m := func(rows, fen int64) Money { return Money{Rows: rows, Fen: fen} }
 	return &memSource{
-		sums: map[string]webSummary{
-			"spring-2026": {ID: "spring-2026", Rows: 10, Planned: 4, Paid: 3, Failed: 2, Unknown: 1,
-				TotalFen: 10000, PaidFen: 3000, FailedFen: 2000, UnknownFen: 1000, CreatedAt: at},
-			"a b/c<x>": {ID: "a b/c<x>", Rows: 1, Planned: 1, TotalFen: 100, CreatedAt: at},
+		sums: map[string]Summary{
+			"spring-2026": {ID: "spring-2026", Rows: 10, TotalFen: 10000, Planned: m(4, 4000), Paid: m(3, 3000),
+				Failed: m(2, 2000), Unknown: m(1, 1000), Pending: m(1, 1000), State: StateRunning, Workers: 1,
+				SendRate: 2.5, ETA: 2 * time.Second, CreatedAt: at},
+			"a b/c<x>": {ID: "a b/c<x>", Rows: 1, TotalFen: 100, Planned: m(1, 100), State: StateIdle, CreatedAt: at},
 		},
-		fails: map[string][]webFailure{
-			"spring-2026": {{ErrCode: "SENDNUM_LIMIT", Rows: 2, Fen: 2000, Advice: "raise the per-user daily count"}},
+		fails: map[string][]FailureGroup{
+			"spring-2026": {{ErrCode: "SENDNUM_LIMIT", Rows: 2, Fen: 2000, Retryable: 2, Advice: Advice("SENDNUM_LIMIT")}},
 		},
-		rows: map[string][]webRow{
-			"spring-2026": {{Key: "k1", OpenID: "o-alice", Amount: 1000, BillNo: "1900000109C0000000000000000A", Status: "PAID",
-				SendListID: "1000041701201412113016000000", History: []webEvent{
-					{At: at, Kind: "send", BillNo: "1900000109C0000000000000000A", Outcome: "UNKNOWN", Code: "SYSTEMERROR"},
-					{At: at.Add(time.Second), Kind: "send", BillNo: "1900000109C0000000000000000A", Outcome: "OK"},
+		rows: map[string][]RowHistory{
+			"spring-2026": {{
+				Row: Row{Campaign: "spring-2026", Seq: 1, Key: "k1", Line: 2, OpenID: "o-alice", Amount: 1000, BillNo: testBill,
+					Status: StatusPaid, SendListID: "1000041701201412113016000000", UpdatedAt: at},
+				Attempts: []Attempt{
+					{N: 1, Kind: "send", BillNo: testBill, StartedAt: at, FinishedAt: at.Add(time.Second), Outcome: "UNKNOWN", ErrCode: "SYSTEMERROR"},
+					{N: 2, Kind: "send", BillNo: testBill, StartedAt: at.Add(2 * time.Second), FinishedAt: at.Add(3 * time.Second), Outcome: "OK",
+						SendListID: "1000041701201412113016000000"},
+					{N: 3, Kind: "query", BillNo: testBill, StartedAt: at.Add(time.Hour)},
 				}}},
 		},
-		sent: map[string]map[string]int64{"spring-2026": {"OK": 3, "UNKNOWN": 4, "FINAL": 2}},
+		counts: map[string][]attemptCount{"spring-2026": {
+			{"query", "OK", 1}, {"send", "FINAL", 2}, {"send", "NO_ANSWER", 1}, {"send", "OK", 3}, {"send", "UNKNOWN", 4},
+		}},
 	}
 }
 
-func (m *memSource) campaigns(context.Context) ([]webSummary, error) {
+func (m *memSource) List(context.Context) ([]Summary, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []webSummary
-	for _, id := range []string{"a b/c<x>", "spring-2026"} {
-		out = append(out, m.sums[id])
-	}
-	return out, nil
+	return []Summary{m.sums["a b/c<x>"], m.sums["spring-2026"]}, nil
 }
 
-func (m *memSource) summary(_ context.Context, id string) (webSummary, error) {
+func (m *memSource) Summary(_ context.Context, id string) (*Summary, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, ok := m.sums[id]
 	if !ok {
-		return webSummary{}, &errNoCampaign{id}
+		return nil, fmt.Errorf("campaign %s: %w", id, ErrNoCampaign)
 	}
-	return s, nil
+	return &s, nil
 }
 
-func (m *memSource) failures(_ context.Context, id string) ([]webFailure, error) {
+func (m *memSource) Failures(_ context.Context, id string) ([]FailureGroup, error) {
 	return m.fails[id], nil
 }
 
-func (m *memSource) find(_ context.Context, id, q string) ([]webRow, error) {
-	var out []webRow
+func (m *memSource) Find(_ context.Context, id, q string) ([]RowHistory, error) {
+	var out []RowHistory
 	for _, r := range m.rows[id] {
-		if r.Key == q || r.OpenID == q || r.BillNo == q {
+		if r.Row.Key == q || r.Row.OpenID == q || r.Row.BillNo == q {
 			out = append(out, r)
 		}
 	}
 	return out, nil
 }
 
-func (m *memSource) pause(_ context.Context, id, reason string) error {
+func (m *memSource) set(id string, f func(*Summary)) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, ok := m.sums[id]
 	if !ok {
-		return &errNoCampaign{id}
+		return fmt.Errorf("campaign %s: %w", id, ErrNoCampaign)
 	}
-	s.Paused, s.PauseReason = true, reason
+	f(&s)
 	m.sums[id] = s
-	m.pauses = append(m.pauses, id+":"+reason)
 	return nil
 }
 
-func (m *memSource) resume(_ context.Context, id string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s, ok := m.sums[id]
-	if !ok {
-		return &errNoCampaign{id}
+func (m *memSource) Pause(_ context.Context, id string) error {
+	err := m.set(id, func(s *Summary) { s.State, s.PauseKind, s.PauseReason = StatePaused, PauseOperator, "paused by the operator" })
+	if err == nil {
+		m.mu.Lock()
+		m.acts = append(m.acts, id+":pause")
+		m.mu.Unlock()
 	}
-	s.Paused, s.PauseReason = false, ""
-	m.sums[id] = s
-	m.pauses = append(m.pauses, id+":resume")
-	return nil
+	return err
 }
 
-func (m *memSource) sends(_ context.Context, id string) (map[string]int64, error) {
-	return m.sent[id], nil
+func (m *memSource) Resume(_ context.Context, id string) error {
+	err := m.set(id, func(s *Summary) { s.State, s.PauseKind, s.PauseReason = StateRunning, "", "" })
+	if err == nil {
+		m.mu.Lock()
+		m.acts = append(m.acts, id+":resume")
+		m.mu.Unlock()
+	}
+	return err
+}
+
+func (m *memSource) attemptCounts(_ context.Context, id string) ([]attemptCount, error) {
+	return m.counts[id], nil
 }
 
 func (m *memSource) actions() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return append([]string(nil), m.pauses...)
+	return append([]string(nil), m.acts...)
 }
 
 // newMemHandler serves a memSource with metrics and a stand-in for River's
@@ -174,7 +187,7 @@ func TestWebPages(t *testing.T) {
 			for _, want := range []string{
 				`id="paid">3<`, `id="failed">2<`, `id="unknown">1<`, `id="planned">4<`, `id="rows">10<`,
 				`id="paid-yuan">30.00<`, `id="failed-yuan">20.00<`,
-				`SENDNUM_LIMIT`, `raise the per-user daily count`,
+				`SENDNUM_LIMIT`, `raise the per-user daily count`, `id="state">running<`, `id="rate">2.5/s<`, `id="eta">2s<`,
 				`action="` + p + `/campaigns/spring-2026/pause"`, `method="post"`,
 				`data-api="` + p + `/api/campaigns/spring-2026"`, `src="` + p + `/static/app.js"`,
 				`href="` + p + `/riverui/"`, `href="` + p + `/metrics"`,
@@ -206,7 +219,7 @@ func TestWebSummaryJSON(t *testing.T) {
 	want := map[string]any{
 		"id": "spring-2026", "rows": 10.0, "planned": 4.0, "paid": 3.0, "failed": 2.0, "unknown": 1.0,
 		"paid_fen": 3000.0, "failed_fen": 2000.0, "paid_yuan": "30.00", "failed_yuan": "20.00", "paused": nil,
-		"percent": 50.0,
+		"percent": 50.0, "state": "running", "pending": 1.0, "workers": 1.0, "send_rate": 2.5, "eta_seconds": 2.0, "eta_text": "2s",
 	}
 	for k, v := range want {
 		assert.Equal(t, v, got[k], k)
@@ -225,21 +238,23 @@ func TestWebSummaryJSON(t *testing.T) {
 func TestWebSearch(t *testing.T) {
 	t.Parallel()
 	_, h := newMemHandler(t, HandlerOptions{})
-	for _, q := range []string{"k1", "o-alice", "1900000109C0000000000000000A"} {
+	for _, q := range []string{"k1", "o-alice", testBill} {
 		w := do(h, "GET", "/campaigns/spring-2026/rows?q="+url.QueryEscape(q), nil, "")
 		require.Equal(t, 200, w.Code)
 		body := w.Body.String()
 		assert.Contains(t, body, "1000041701201412113016000000", q)
 		assert.Contains(t, body, "SYSTEMERROR", q)
 		assert.Equal(t, 2, strings.Count(body, "<td>send</td>"), q)
+		assert.Equal(t, 1, strings.Count(body, "<td>query</td>"), q)
+		assert.Contains(t, body, "no answer recorded", q)
 
 		w = do(h, "GET", "/api/campaigns/spring-2026/rows?q="+url.QueryEscape(q), nil, "")
 		require.Equal(t, 200, w.Code)
-		var rows []rowJSON
+		var rows []RowHistory
 		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &rows))
 		require.Len(t, rows, 1)
-		assert.Equal(t, "k1", rows[0].Key)
-		assert.Len(t, rows[0].History, 2)
+		assert.Equal(t, "k1", rows[0].Row.Key)
+		assert.Len(t, rows[0].Attempts, 3)
 	}
 	w := do(h, "GET", "/campaigns/spring-2026/rows?q=%3Cscript%3E", nil, "")
 	require.Equal(t, 200, w.Code)
@@ -248,25 +263,29 @@ func TestWebSearch(t *testing.T) {
 
 	w = do(h, "GET", "/api/campaigns/spring-2026/rows", nil, "")
 	assert.Equal(t, 400, w.Code)
+	w = do(h, "GET", "/api/campaigns/spring-2026/rows?q=nobody", nil, "")
+	assert.Equal(t, "[]\n", w.Body.String())
+	w = do(h, "GET", "/campaigns/spring-2026/rows?q=nobody", nil, "")
+	assert.Contains(t, w.Body.String(), `id="not-found"`)
 }
 
 func TestWebPauseResume(t *testing.T) {
 	t.Parallel()
 	src, h := newMemHandler(t, HandlerOptions{})
 	same := map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": "http://example.com"}
-	w := do(h, "POST", "/campaigns/spring-2026/pause", same, "reason=lunch+break")
+	w := do(h, "POST", "/campaigns/spring-2026/pause", same, "")
 	require.Equal(t, http.StatusSeeOther, w.Code, w.Body.String())
 	assert.Equal(t, "/campaigns/spring-2026", w.Header().Get("Location"))
 
 	w = do(h, "GET", "/campaigns/spring-2026", nil, "")
-	assert.Contains(t, w.Body.String(), "lunch break")
+	assert.Contains(t, w.Body.String(), "paused by the operator")
 	assert.Regexp(t, `id="pause-form" hidden`, w.Body.String())
 
 	w = do(h, "POST", "/campaigns/spring-2026/resume", same, "")
 	require.Equal(t, http.StatusSeeOther, w.Code)
 	w = do(h, "POST", "/campaigns/nope/resume", same, "")
 	assert.Equal(t, 404, w.Code)
-	if diff := cmp.Diff([]string{"spring-2026:lunch break", "spring-2026:resume"}, src.actions()); diff != "" {
+	if diff := cmp.Diff([]string{"spring-2026:pause", "spring-2026:resume"}, src.actions()); diff != "" {
 		t.Errorf("actions (-want +got):\n%s", diff)
 	}
 
@@ -317,16 +336,3 @@ func TestFormatYuan(t *testing.T) {
 	}
 }
 
-func TestRateMeter(t *testing.T) {
-	t.Parallel()
-	m := newRateMeter()
-	t0 := time.Unix(1000, 0)
-	assert.Zero(t, m.observe("c", 0, t0))
-	assert.Zero(t, m.observe("c", 5, t0.Add(500*time.Millisecond)), "under a second apart")
-	assert.InDelta(t, 10.0, m.observe("c", 20, t0.Add(2*time.Second)), 1e-9)
-	// Readings older than the window drop out.
-	assert.InDelta(t, 30.0, m.observe("c", 920, t0.Add(32*time.Second)), 1e-9)
-	// A count that goes down starts over.
-	assert.Zero(t, m.observe("c", 10, t0.Add(33*time.Second)))
-	assert.Zero(t, m.observe("other", 10, t0))
-}

@@ -24,7 +24,7 @@
       var tr = document.createElement("tr");
       tr.className = "empty";
       var td = document.createElement("td");
-      td.colSpan = 4;
+      td.colSpan = 5;
       td.textContent = "No failed rows.";
       tr.appendChild(td);
       body.appendChild(tr);
@@ -34,11 +34,11 @@
       var tr = document.createElement("tr");
       var code = document.createElement("code");
       code.textContent = f.err_code;
-      var cells = [code, String(f.rows), f.yuan, f.advice];
+      var cells = [code, String(f.rows), f.yuan, String(f.retryable), f.advice];
       cells.forEach(function (c, i) {
         var td = document.createElement("td");
         if (typeof c === "string") { td.textContent = c; } else { td.appendChild(c); }
-        if (i === 1 || i === 2) { td.className = "n"; }
+        if (i >= 1 && i <= 3) { td.className = "n"; }
         tr.appendChild(td);
       });
       body.appendChild(tr);
@@ -46,10 +46,13 @@
   }
 
   function apply(s) {
-    ["rows", "planned", "paid", "failed", "unknown", "paid_yuan", "failed_yuan", "total_yuan", "rate_text", "eta_text"].forEach(function (k) {
+    ["state", "rows", "planned", "paid", "failed", "unknown", "pending", "workers",
+     "paid_yuan", "failed_yuan", "unknown_yuan", "total_yuan", "rate_text", "eta_text"].forEach(function (k) {
       set(k, s[k]);
     });
     set("percent", s.percent.toFixed(1));
+    var st = document.getElementById("state");
+    if (st) { st.className = "badge st-" + s.state; }
     var p = document.getElementById("progress");
     if (p) { p.max = Math.max(s.rows, 1); p.value = s.paid + s.failed; }
     var paused = s.paused !== null && s.paused !== undefined;
