@@ -105,7 +105,9 @@ func (m *memSource) set(id string, f func(*Summary)) error {
 }
 
 func (m *memSource) Pause(_ context.Context, id string) error {
-	err := m.set(id, func(s *Summary) { s.State, s.PauseKind, s.PauseReason = StatePaused, PauseOperator, "paused by the operator" })
+	err := m.set(id, func(s *Summary) {
+		s.State, s.PauseKind, s.PauseReason = StatePaused, PauseOperator, "paused by the operator"
+	})
 	if err == nil {
 		m.mu.Lock()
 		m.acts = append(m.acts, id+":pause")
@@ -335,4 +337,3 @@ func TestFormatYuan(t *testing.T) {
 		assert.Equal(t, want, formatYuan(fen), fen)
 	}
 }
-
