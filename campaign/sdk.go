@@ -4,6 +4,7 @@ package campaign
 // core API is one small edit.
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -101,3 +102,147 @@ func checkAmount(n int64) string {
 }
 
 func sha256Sum(s string) [32]byte { return sha256.Sum256([]byte(s)) }
+
+// Outcome names recorded in redpack_attempts.outcome (the core's names).
+const (
+	outOK       = "OK"
+	outUnknown  = "UNKNOWN"
+	outPending  = "PENDING"
+	outConflict = "CONFLICT"
+	outFinal    = "FINAL"
+	outRejected = "REJECTED"
+	outNotSent  = "NOT_SENT"
+)
+
+// answer is what one send or query told us.
+type answer struct {
+	outcome    string
+	errCode    string
+	sendListID string
+	wxStatus   string // query: the record's status
+	detail     string
+}
+
+// payment is what a row pays: rebuilt from the stored row every time, so
+// that every re-send carries the same bytes (apart from nonce and sign).
+type payment struct {
+	billNo, openID                     string
+	amount                             int64
+	sendName, wishing, actName, remark string
+}
+
+func (p payment) request() redpack.SendRequest {
+	return redpack.SendRequest{BillNo: p.billNo, OpenID: p.openID, Amount: p.amount,
+		SendName: p.sendName, Wishing: p.wishing, ActName: p.actName, Remark: p.remark}
+}
+
+func detailOf(err error) string {
+	if err == nil {
+		return ""
+	}
+	return truncate(err.Error(), 500)
+}
+
+// classify turns a call's error into an answer.
+func classify(err error) answer {
+	a := answer{detail: detailOf(err)}
+	var ae *redpack.APIError
+	if errors.As(err, &ae) {
+		a.errCode = ae.ErrCode
+	}
+	var ve *redpack.ValidationError
+	switch {
+	case err == nil:
+		a.outcome = outOK
+	case errors.As(err, &ve):
+		a.outcome, a.errCode = outRejected, "INVALID_REQUEST"
+	case a.errCode == "FATAL_ERROR":
+		a.outcome = outConflict
+	default:
+		switch redpack.Outcome(err) {
+		case redpack.OutcomeOK:
+			a.outcome = outOK
+		case redpack.OutcomePending:
+			a.outcome = outPending
+		case redpack.OutcomeFinal:
+			a.outcome = outFinal
+		case redpack.OutcomeRejected:
+			a.outcome = outRejected
+		case redpack.OutcomeNotSent:
+			a.outcome = outNotSent
+		default:
+			a.outcome = outUnknown
+		}
+	}
+	return a
+}
+
+// send sends the row's payment once.
+func send(ctx context.Context, c *redpack.Client, p payment) answer {
+	res, err := c.Send(ctx, p.request())
+	a := classify(err)
+	if err == nil && res != nil {
+		a.sendListID = res.SendListID
+	}
+	return a
+}
+
+// check queries the bill once and judges the record against the payment
+// (SPEC §3: a record settles a send only when it is that send's).
+func check(ctx context.Context, c *redpack.Client, p payment) answer {
+	rec, err := c.Query(ctx, p.billNo)
+	if err != nil {
+		a := classify(err)
+		if a.outcome == outFinal || a.outcome == outOK || a.outcome == outPending {
+			a.outcome = outUnknown // a query error never settles a send
+		}
+		return a
+	}
+	a := answer{wxStatus: string(rec.Status), sendListID: rec.DetailID}
+	claimedByOther := false
+	for _, r := range rec.Receivers {
+		if r.OpenID != p.openID {
+			claimedByOther = true
+		}
+	}
+	switch rec.Status.Outcome() {
+	case redpack.OutcomeOK:
+		if rec.TotalAmount != p.amount || claimedByOther {
+			a.outcome, a.errCode = outConflict, "RECORD_MISMATCH"
+			a.detail = fmt.Sprintf("gethbinfo record of bill %s (amount %d, status %s) contradicts the row (amount %d, openid %s)", p.billNo, rec.TotalAmount, rec.Status, p.amount, p.openID)
+		} else {
+			a.outcome = outOK
+		}
+	case redpack.OutcomeFinal:
+		if len(rec.Receivers) > 0 {
+			a.outcome, a.detail = outUnknown, "record says FAILED but lists claims: settles nothing"
+		} else {
+			a.outcome, a.errCode = outFinal, "FAILED"
+			if rec.Reason != "" {
+				a.detail = truncate(rec.Reason, 200)
+			}
+		}
+	case redpack.OutcomePending:
+		a.outcome = outPending
+	default:
+		a.outcome = outUnknown
+	}
+	return a
+}
+
+// merchantStop reports the codes that stop the whole campaign rather than
+// fail a row (issue 10): nothing about the row is wrong.
+func merchantStop(a answer) bool {
+	switch a.errCode {
+	case "NOTENOUGH", "SENDAMOUNT_LIMIT", "CA_ERROR", "SIGN_ERROR", "API_METHOD_CLOSED", "ILLEGAL_APPID", "NO_AUTH_QUERY":
+		return true
+	}
+	return a.outcome == outConflict
+}
+
+// regenOnFinal reports a merchant-wide FINAL code after which the row gets
+// a new bill number by itself once the old one is known not to have paid:
+// the old bill is dead at WeChat Pay (re-sending it answers SEND_FAILED).
+func regenOnFinal(code string) bool {
+	return code == "NOTENOUGH" || code == "SENDAMOUNT_LIMIT"
+}
