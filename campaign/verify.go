@@ -1,0 +1,294 @@
+package campaign
+
+import (
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/redpack-go/redpack"
+)
+
+// VerifyOptions configures Verify.
+type VerifyOptions struct {
+	Client      *redpack.Client
+	Rate        float64 // total queries a second (DefaultRate); negative = no limit
+	Concurrency int     // default DefaultConcurrency
+	WorkerID    string
+}
+
+// VerifyResult counts what the queries said.
+type VerifyResult struct {
+	Queried  int            `json:"queried"`
+	ByStatus map[string]int `json:"by_status"` // gethbinfo status, or the outcome when there was no record
+	Settled  int            `json:"settled"`   // UNKNOWN rows the query settled (PAID or FAILED)
+	Summary  *Summary       `json:"summary"`
+}
+
+// Verify queries (gethbinfo) every PAID and UNKNOWN row and records what
+// WeChat Pay says: the record's status on every row, PAID for an unknown row
+// whose record is its payment, FAILED for one whose record is FAILED. A
+// record that contradicts a row (another amount or claimant) is recorded as
+// CONFLICT and settles nothing.
+func (db *DB) Verify(ctx context.Context, id string, opts VerifyOptions) (*VerifyResult, error) {
+	if opts.Client == nil {
+		return nil, errors.New("campaign: VerifyOptions.Client is required")
+	}
+	c, err := db.campaign(ctx, db.sql, id)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Client.MchID() != c.mchID {
+		return nil, fmt.Errorf("campaign %s was planned for merchant %s, the client is %s", id, c.mchID, opts.Client.MchID())
+	}
+	if opts.Rate == 0 {
+		opts.Rate = DefaultRate
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = DefaultConcurrency
+	}
+	if opts.WorkerID == "" {
+		uid, _ := newUID()
+		opts.WorkerID = "verify-" + uid[:8]
+	}
+	lim := newDBLimiter(db, id, opts.Rate)
+	rows, err := db.sql.QueryContext(ctx, db.q(`SELECT seq FROM redpack_rows WHERE campaign_id = ? AND status IN (?, ?) ORDER BY seq`), id, StatusPaid, StatusUnknown)
+	if err != nil {
+		return nil, err
+	}
+	var seqs []int64
+	for rows.Next() {
+		var s int64
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		seqs = append(seqs, s)
+	}
+	rows.Close()
+	res := &VerifyResult{ByStatus: map[string]int{}}
+	var mu sync.Mutex
+	var firstErr error
+	work := make(chan int64)
+	var wg sync.WaitGroup
+	for range opts.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for seq := range work {
+				st, settled, err := db.verifyRow(ctx, c, seq, opts, lim)
+				mu.Lock()
+				if err != nil && firstErr == nil && ctx.Err() == nil {
+					firstErr = err
+				}
+				if st != "" {
+					res.Queried++
+					res.ByStatus[st]++
+					if settled {
+						res.Settled++
+					}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, s := range seqs {
+		if ctx.Err() != nil {
+			break
+		}
+		work <- s
+	}
+	close(work)
+	wg.Wait()
+	if firstErr != nil {
+		return res, firstErr
+	}
+	res.Summary, err = db.Summary(context.WithoutCancel(ctx), id)
+	return res, err
+}
+
+func (db *DB) verifyRow(ctx context.Context, c *campaignRow, seq int64, opts VerifyOptions, lim *dbLimiter) (string, bool, error) {
+	var cl *claimed
+	var status string
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		cl = nil
+		now := nowMicros()
+		cc := &claimed{seq: seq, kind: "query"}
+		err := tx.QueryRowContext(ctx, db.q(`UPDATE redpack_rows SET lease_owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
+			WHERE campaign_id = ? AND seq = ? AND status IN (?, ?) AND lease_until <= ?
+			RETURNING attempts, generation, status, bill_no, openid, amount`),
+			opts.WorkerID, now+rowLease.Microseconds(), now, c.id, seq, StatusPaid, StatusUnknown, now).
+			Scan(&cc.n, &cc.generation, &status, &cc.pay.billNo, &cc.pay.openID, &cc.pay.amount)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO redpack_attempts (campaign_id, seq, n, kind, bill_no, generation, worker, started_at)
+			VALUES (?, ?, ?, 'query', ?, ?, ?, ?)`), c.id, seq, cc.n, cc.pay.billNo, cc.generation, opts.WorkerID, now); err != nil {
+			return err
+		}
+		cl = cc
+		return nil
+	})
+	if err != nil || cl == nil {
+		return "", false, err
+	}
+	var a answer
+	if err := lim.wait(ctx); err != nil {
+		a = answer{outcome: outNotSent, detail: err.Error()}
+	} else {
+		a = check(ctx, opts.Client, cl.pay)
+	}
+	settled := false
+	err = db.tx(context.WithoutCancel(ctx), func(tx *sql.Tx) error {
+		now := nowMicros()
+		if _, err := tx.ExecContext(ctx, db.q(`UPDATE redpack_attempts SET finished_at = ?, outcome = ?, err_code = ?, wx_status = ?, send_listid = ?, detail = ?
+			WHERE campaign_id = ? AND seq = ? AND n = ?`), now, a.outcome, a.errCode, a.wxStatus, a.sendListID, a.detail, c.id, seq, cl.n); err != nil {
+			return err
+		}
+		base := `UPDATE redpack_rows SET lease_owner = '', lease_until = 0, updated_at = ?`
+		args := []any{now}
+		switch {
+		case a.outcome == outOK:
+			base += `, status = ?, pending = 0, wx_status = ?, send_listid = CASE WHEN send_listid = '' THEN ? ELSE send_listid END`
+			args = append(args, StatusPaid, a.wxStatus, a.sendListID)
+			settled = status == StatusUnknown
+		case a.outcome == outFinal && status == StatusUnknown:
+			base += `, status = ?, pending = 0, wx_status = 'FAILED', err_code = CASE WHEN err_code = '' THEN 'FAILED' ELSE err_code END`
+			args = append(args, StatusFailed)
+			settled = true
+		case a.wxStatus != "":
+			// PAID with a FAILED or SENDING record, or a pending row: keep
+			// the status, record what the server says.
+			base += `, wx_status = ?`
+			args = append(args, a.wxStatus)
+			if status == StatusUnknown && a.outcome == outPending {
+				base += `, pending = 1`
+			}
+		}
+		args = append(args, c.id, seq, cl.generation)
+		_, err := tx.ExecContext(ctx, db.q(base+` WHERE campaign_id = ? AND seq = ? AND generation = ?`), args...)
+		return err
+	})
+	st := a.wxStatus
+	if st == "" {
+		st = a.outcome
+		if a.errCode != "" {
+			st += " " + a.errCode
+		}
+	}
+	return st, settled, err
+}
+
+// RetryResult counts what Retry did.
+type RetryResult struct {
+	Retried int `json:"retried"` // rows given a new bill number
+	// NeedVerify counts FAILED rows left alone because an earlier attempt
+	// is unknown: run verify first (a FAILED record makes them retryable).
+	NeedVerify int `json:"need_verify"`
+}
+
+// Retry gives FAILED rows (only those with an err_code in codes, when
+// given) that are known not to have paid a new bill number (generation +
+// 1); the next run sends them. Known not to have paid: a FINAL answer with
+// no earlier unknown attempt in that generation, or a FAILED record.
+func (db *DB) Retry(ctx context.Context, id string, codes []string) (*RetryResult, error) {
+	c, err := db.campaign(ctx, db.sql, id)
+	if err != nil {
+		return nil, err
+	}
+	res := &RetryResult{}
+	want := map[string]bool{}
+	for _, code := range codes {
+		if code = strings.TrimSpace(code); code != "" {
+			want[code] = true
+		}
+	}
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		*res = RetryResult{}
+		rows, err := tx.QueryContext(ctx, db.q(`SELECT seq, err_code, unknown_seen, wx_status FROM redpack_rows WHERE campaign_id = ? AND status = ? ORDER BY seq`), id, StatusFailed)
+		if err != nil {
+			return err
+		}
+		type cand struct {
+			seq  int64
+			code string
+		}
+		var todo []cand
+		for rows.Next() {
+			var seq int64
+			var code, wx string
+			var unknown int
+			if err := rows.Scan(&seq, &code, &unknown, &wx); err != nil {
+				rows.Close()
+				return err
+			}
+			if len(want) > 0 && !want[code] {
+				continue
+			}
+			if unknown != 0 && wx != "FAILED" {
+				res.NeedVerify++
+				continue
+			}
+			todo = append(todo, cand{seq, code})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		now := nowMicros()
+		for _, t := range todo {
+			if err := regenRow(ctx, db, tx, c, t.seq, now, t.code); err != nil {
+				return err
+			}
+			res.Retried++
+		}
+		return nil
+	})
+	return res, err
+}
+
+// ReportColumns are the columns of Report, in order.
+var ReportColumns = []string{"key", "openid", "amount", "bill_no", "status", "send_listid", "err_code", "wx_status", "generation", "line"}
+
+// Report writes one CSV row per campaign row (ReportColumns), in plan order.
+// It streams.
+func (db *DB) Report(ctx context.Context, id string, w io.Writer) error {
+	if _, err := db.campaign(ctx, db.sql, id); err != nil {
+		return err
+	}
+	rows, err := db.sql.QueryContext(ctx, db.q(`SELECT row_key, openid, amount, bill_no, status, send_listid, err_code, wx_status, generation, line
+		FROM redpack_rows WHERE campaign_id = ? ORDER BY seq`), id)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	cw := csv.NewWriter(w)
+	if err := cw.Write(ReportColumns); err != nil {
+		return err
+	}
+	rec := make([]string, len(ReportColumns))
+	for rows.Next() {
+		var amount, line int64
+		var gen int
+		if err := rows.Scan(&rec[0], &rec[1], &amount, &rec[3], &rec[4], &rec[5], &rec[6], &rec[7], &gen, &line); err != nil {
+			return err
+		}
+		rec[2], rec[8], rec[9] = strconv.FormatInt(amount, 10), strconv.Itoa(gen), strconv.FormatInt(line, 10)
+		if err := cw.Write(rec); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	cw.Flush()
+	return cw.Error()
+}
