@@ -164,7 +164,7 @@ func newWebHandler(src webSource, opts HandlerOptions, riverUI http.Handler, met
 			if t.IsZero() {
 				return ""
 			}
-			return t.UTC().Format("2006-01-02 15:04:05.000 UTC")
+			return t.UTC().Format("01-02 15:04:05.000")
 		},
 	}).ParseFS(templateFS, "templates/*.html")
 	if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/redpack-go/redpack/campaign"
@@ -31,7 +33,7 @@ const serveShutdownTimeout = 5 * time.Second
 // to open (with ?token= when the token was generated).
 func runCampaignServe(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("campaign serve", serveSynopsis, stderr)
-	dsn := fs.String("db", "redpack.db", "campaign database: a SQLite `file` or a postgres:// URL")
+	dsn := fs.String("db", "", campaignDBFlagPrompt)
 	addr := fs.String("addr", "127.0.0.1:8080", "`host:port` to listen on; any address but loopback requires the access token ($"+envServeToken+", or one generated and printed at start)")
 	prefix := fs.String("prefix", "", "serve under this `path` (e.g. /redpack) instead of the root")
 	pos, err := parseArgs(fs, args)
@@ -41,6 +43,9 @@ func runCampaignServe(ctx context.Context, args []string, env func(string) strin
 	if len(pos) > 0 {
 		fmt.Fprintf(stderr, "redpack campaign serve: unexpected argument %q\nUsage: %s\n", pos[0], serveSynopsis)
 		return exitUsage
+	}
+	if *dsn == "" {
+		*dsn = cmp.Or(strings.TrimSpace(env(envCampaignDB)), defaultCampaignDB)
 	}
 	sec, err := serveSecurity(*addr, env(envServeToken))
 	if err != nil {

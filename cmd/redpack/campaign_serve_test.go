@@ -63,8 +63,8 @@ func TestServeSecurity(t *testing.T) {
 	}
 }
 
-// planTestDB makes a campaign database file with one small campaign.
-func planTestDB(t *testing.T) string {
+// webPlanDB makes a campaign database file with one small campaign.
+func webPlanDB(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "c.db")
 	ctx := t.Context()
@@ -84,9 +84,9 @@ func planTestDB(t *testing.T) string {
 	return path
 }
 
-// startServe runs `campaign serve` in-process until the test ends and
+// webStartServe runs `campaign serve` in-process until the test ends and
 // returns the first stdout line (the URL).
-func startServe(t *testing.T, e env, args ...string) (string, *syncBuffer) {
+func webStartServe(t *testing.T, e env, args ...string) (string, *syncBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	var stdout, stderr syncBuffer
@@ -122,7 +122,7 @@ func startServe(t *testing.T, e env, args ...string) (string, *syncBuffer) {
 	}
 }
 
-func httpDo(t *testing.T, method, u string, hdr map[string]string) (int, string) {
+func webHTTP(t *testing.T, method, u string, hdr map[string]string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, u, nil)
 	if err != nil {
@@ -147,38 +147,38 @@ func httpDo(t *testing.T, method, u string, hdr map[string]string) (int, string)
 
 func TestCampaignServeLoopback(t *testing.T) {
 	t.Parallel()
-	dbPath := planTestDB(t)
-	base, _ := startServe(t, env{}, "-db", dbPath, "-addr", "127.0.0.1:0")
+	dbPath := webPlanDB(t)
+	base, _ := webStartServe(t, env{}, "-db", dbPath, "-addr", "127.0.0.1:0")
 	u, err := url.Parse(base)
 	if err != nil || u.Hostname() != "127.0.0.1" || u.Port() == "0" || u.Path != "/" || u.RawQuery != "" {
 		t.Fatalf("URL %q", base)
 	}
 	for _, p := range []string{"", "campaigns/srv1", "api/campaigns/srv1", "metrics", "riverui/", "riverui/api/states"} {
-		if code, body := httpDo(t, "GET", base+p, nil); code != 200 {
+		if code, body := webHTTP(t, "GET", base+p, nil); code != 200 {
 			t.Errorf("GET /%s: %d %s", p, code, body)
 		}
 	}
-	if code, body := httpDo(t, "GET", base+"campaigns/srv1", nil); !strings.Contains(body, `id="planned">2<`) {
+	if code, body := webHTTP(t, "GET", base+"campaigns/srv1", nil); !strings.Contains(body, `id="planned">2<`) {
 		t.Errorf("campaign page %d:\n%s", code, body)
 	}
 	// A page that reached us through a rebound DNS name is refused.
-	if code, _ := httpDo(t, "GET", base, map[string]string{"Host": "evil.example:" + u.Port()}); code != http.StatusForbidden {
+	if code, _ := webHTTP(t, "GET", base, map[string]string{"Host": "evil.example:" + u.Port()}); code != http.StatusForbidden {
 		t.Errorf("foreign Host: %d, want 403", code)
 	}
 	// A cross-site form post is refused; a same-origin one pauses.
-	if code, _ := httpDo(t, "POST", base+"campaigns/srv1/pause", map[string]string{"Sec-Fetch-Site": "cross-site"}); code != http.StatusForbidden {
+	if code, _ := webHTTP(t, "POST", base+"campaigns/srv1/pause", map[string]string{"Sec-Fetch-Site": "cross-site"}); code != http.StatusForbidden {
 		t.Errorf("cross-site POST: %d, want 403", code)
 	}
-	if code, _ := httpDo(t, "POST", base+"campaigns/srv1/pause", map[string]string{"Origin": "http://evil.example"}); code != http.StatusForbidden {
+	if code, _ := webHTTP(t, "POST", base+"campaigns/srv1/pause", map[string]string{"Origin": "http://evil.example"}); code != http.StatusForbidden {
 		t.Errorf("foreign-origin POST: %d, want 403", code)
 	}
-	if code, body := httpDo(t, "GET", base+"api/campaigns/srv1", nil); !strings.Contains(body, `"paused": null`) {
+	if code, body := webHTTP(t, "GET", base+"api/campaigns/srv1", nil); !strings.Contains(body, `"paused": null`) {
 		t.Errorf("refused POSTs paused the campaign: %d %s", code, body)
 	}
-	if code, _ := httpDo(t, "POST", base+"campaigns/srv1/pause", map[string]string{"Sec-Fetch-Site": "same-origin"}); code != http.StatusSeeOther {
+	if code, _ := webHTTP(t, "POST", base+"campaigns/srv1/pause", map[string]string{"Sec-Fetch-Site": "same-origin"}); code != http.StatusSeeOther {
 		t.Errorf("same-origin POST: %d, want 303", code)
 	}
-	if _, body := httpDo(t, "GET", base+"api/campaigns/srv1", nil); !strings.Contains(body, `"paused": "paused by the operator"`) {
+	if _, body := webHTTP(t, "GET", base+"api/campaigns/srv1", nil); !strings.Contains(body, `"paused": "paused by the operator"`) {
 		t.Errorf("not paused: %s", body)
 	}
 }
@@ -188,8 +188,8 @@ func TestCampaignServeLoopback(t *testing.T) {
 func TestCampaignServeToken(t *testing.T) {
 	t.Parallel()
 	const tok = "serve-test-token-0123456789"
-	dbPath := planTestDB(t)
-	base, stderr := startServe(t, env{envServeToken: tok}, "-db", dbPath, "-addr", "127.0.0.1:0", "-prefix", "/rp")
+	dbPath := webPlanDB(t)
+	base, stderr := webStartServe(t, env{envServeToken: tok}, "-db", dbPath, "-addr", "127.0.0.1:0", "-prefix", "/rp")
 	if !strings.HasSuffix(base, "/rp/") || strings.Contains(base, tok) {
 		t.Fatalf("URL %q", base)
 	}
@@ -200,21 +200,21 @@ func TestCampaignServeToken(t *testing.T) {
 		"metrics", "riverui/", "riverui/api/states", "riverui/api/jobs?state=available", "static/app.js", "nope"}
 	for _, p := range paths {
 		for _, hdr := range []map[string]string{nil, {"Authorization": "Bearer nope-nope-nope-nope"}, {"Cookie": "redpack_token=nope"}} {
-			if code, _ := httpDo(t, "GET", base+p, hdr); code != http.StatusUnauthorized {
+			if code, _ := webHTTP(t, "GET", base+p, hdr); code != http.StatusUnauthorized {
 				t.Errorf("GET /rp/%s %v: %d, want 401", p, hdr, code)
 			}
 		}
-		if code, _ := httpDo(t, "POST", base+"campaigns/srv1/pause", nil); code != http.StatusUnauthorized {
+		if code, _ := webHTTP(t, "POST", base+"campaigns/srv1/pause", nil); code != http.StatusUnauthorized {
 			t.Errorf("POST pause without token: %d", code)
 		}
 	}
 	auth := map[string]string{"Authorization": "Bearer " + tok}
 	for _, p := range paths[:len(paths)-1] {
-		if code, _ := httpDo(t, "GET", base+p, auth); code != 200 {
+		if code, _ := webHTTP(t, "GET", base+p, auth); code != 200 {
 			t.Errorf("GET /rp/%s with token: %d", p, code)
 		}
 	}
-	code, _ := httpDo(t, "GET", base+"campaigns/srv1?token="+tok, nil)
+	code, _ := webHTTP(t, "GET", base+"campaigns/srv1?token="+tok, nil)
 	if code != http.StatusSeeOther {
 		t.Errorf("?token= visit: %d, want 303 to set the cookie", code)
 	}
@@ -222,7 +222,7 @@ func TestCampaignServeToken(t *testing.T) {
 
 func TestCampaignServeUsage(t *testing.T) {
 	t.Parallel()
-	dbPath := planTestDB(t)
+	dbPath := webPlanDB(t)
 	for _, tc := range []struct {
 		args []string
 		env  env
