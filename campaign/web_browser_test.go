@@ -23,9 +23,10 @@ import (
 // missing Chromium into a failure.
 const requireBrowserEnv = "REDPACK_REQUIRE_BROWSER"
 
-// screenshotEnv names a file to which the end-to-end browser test also
-// writes its screenshot (the README's docs/campaign.png is made that way).
-const screenshotEnv = "REDPACK_SCREENSHOT"
+// pageScreenshotEnv names a file that also receives this test's screenshot
+// (the README's docs/campaign.png comes from the end-to-end test in
+// cmd/redpack, with REDPACK_SCREENSHOT).
+const pageScreenshotEnv = "REDPACK_PAGE_SCREENSHOT"
 
 // chromiumPath finds a Chromium: $REDPACK_CHROMIUM, /usr/bin/chromium (the
 // Debian package .ci/run installs), or chromium / chromium-browser /
@@ -197,7 +198,7 @@ func TestBrowserPageLive(t *testing.T) {
 	t.Logf("screenshot %v, %d distinct colours", bounds.Size(), n)
 	assert.GreaterOrEqual(t, n, 16, "the screenshot looks blank")
 	out := filepath.Join(t.TempDir(), "page.png")
-	if p := os.Getenv("REDPACK_PAGE_SCREENSHOT"); p != "" {
+	if p := os.Getenv(pageScreenshotEnv); p != "" {
 		out = p
 	}
 	require.NoError(t, os.WriteFile(out, shot, 0o644))
