@@ -124,6 +124,8 @@ func ParseCSV(r io.Reader, fn func(InputRow) error) error {
 		perr.add(Problem{Line: csvErrLine(err, 1), Msg: csvErrMsg(err)})
 		return perr
 	}
+	header = append([]string(nil), header...) // ReuseRecord: the next Read overwrites it
+	names := make([]string, len(header))
 	col := map[string]int{}
 	for i, h := range header {
 		if i == 0 {
@@ -134,6 +136,7 @@ func ParseCSV(r io.Reader, fn func(InputRow) error) error {
 			continue
 		}
 		name := strings.ToLower(strings.TrimSpace(h))
+		names[i] = name
 		if !csvColumns[name] {
 			perr.add(Problem{Line: 1, Msg: fmt.Sprintf("unknown column %q (known: openid, amount, key, send_name, wishing, act_name, remark)", name)})
 			continue
@@ -192,7 +195,7 @@ func ParseCSV(r io.Reader, fn func(InputRow) error) error {
 		fail := func(c, msg string) { perr.add(Problem{Line: line, Column: c, Msg: msg}); bad = true }
 		for i, v := range rec {
 			if !utf8.ValidString(v) {
-				fail(header[i], "not valid UTF-8")
+				fail(cmpOr(names[i], "column "+strconv.Itoa(i+1)), "not valid UTF-8")
 			}
 		}
 		if bad {

@@ -7,11 +7,13 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"github.com/redpack-go/redpack/redpacktest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -126,4 +128,50 @@ func TestMetricsReadErrorIs500(t *testing.T) {
 	w := httptest.NewRecorder()
 	newMetricsHandler(src).ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
 	assert.Equal(t, 500, w.Code)
+}
+
+// After a real run against the fake, /metrics and the JSON agree with the
+// fake's ledger: paid rows and yuan, one FINAL send for the row whose openid
+// already had its packet today.
+func TestMetricsAfterRun(t *testing.T) {
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			db := openTest(t, kind)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			srv := redpacktest.NewServer(redpacktest.WithRateLimit(0), redpacktest.WithUserDailyLimits(1, 1_000_000))
+			defer srv.Close()
+			_, err := db.Plan(ctx, basePlan("m"), csvOpener(genCSV(6, 5))) // k5 repeats k0's openid
+			require.NoError(t, err)
+			res, err := db.Run(ctx, "m", RunOptions{Client: testClient(srv), Rate: -1, Backoff: fastBackoff})
+			require.NoError(t, err)
+			require.True(t, res.Done, "%+v", res)
+
+			h, err := NewHandler(db, HandlerOptions{})
+			require.NoError(t, err)
+			defer h.Close()
+			w := do(h, "GET", "/metrics", nil, "")
+			require.Equal(t, 200, w.Code, w.Body.String())
+			got := samples(parseMetrics(t, w.Body.String()), "redpack_campaign_")
+			paidYuan := model.SampleValue(float64(srv.TotalPaid()) / 100).String()
+			for _, want := range []string{
+				"redpack_campaign_rows{campaign=m,status=PAID} 5",
+				"redpack_campaign_rows{campaign=m,status=FAILED} 1",
+				"redpack_campaign_rows{campaign=m,status=UNKNOWN} 0",
+				"redpack_campaign_paid_yuan{campaign=m} " + paidYuan,
+				"redpack_campaign_sends_total{campaign=m,outcome=OK} 5",
+				"redpack_campaign_sends_total{campaign=m,outcome=FINAL} 1",
+				"redpack_campaign_workers{campaign=m} 0",
+			} {
+				assert.Contains(t, got, want)
+			}
+			assert.Len(t, srv.Packets(), 5)
+
+			w = do(h, "GET", "/campaigns/m", nil, "")
+			assert.Contains(t, w.Body.String(), "SENDNUM_LIMIT")
+			assert.Contains(t, w.Body.String(), `id="state">done<`)
+			w = do(h, "GET", "/campaigns/m/rows?q=k5", nil, "")
+			assert.Contains(t, w.Body.String(), "<td>FINAL</td>")
+		})
+	}
 }

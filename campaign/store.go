@@ -427,3 +427,25 @@ func (db *DB) campaign(ctx context.Context, x querier, id string) (*campaignRow,
 	c.paused = paused != 0
 	return &c, nil
 }
+
+// AttemptOutcomes counts the campaign's attempts by kind and outcome
+// ("send OK", "send UNKNOWN", "query PENDING", ...; an attempt without an
+// answer counts as "send NONE"), for metrics.
+func (db *DB) AttemptOutcomes(ctx context.Context, id string) (map[string]int64, error) {
+	rows, err := db.sql.QueryContext(ctx, db.q(`SELECT kind, CASE WHEN finished_at IS NULL THEN 'NONE' ELSE outcome END, COUNT(*)
+		FROM redpack_attempts WHERE campaign_id = ? GROUP BY 1, 2`), id)
+	if err != nil {
+		return nil, fmt.Errorf("campaign %s: attempts: %w", id, err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var kind, outcome string
+		var n int64
+		if err := rows.Scan(&kind, &outcome, &n); err != nil {
+			return nil, err
+		}
+		out[kind+" "+outcome] += n
+	}
+	return out, rows.Err()
+}

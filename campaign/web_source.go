@@ -1,8 +1,10 @@
 package campaign
 
 import (
+	"cmp"
 	"context"
-	"fmt"
+	"slices"
+	"strings"
 )
 
 // webSource is what the web view and the metrics collector read and change:
@@ -36,24 +38,26 @@ type attemptCount struct {
 const outcomeNoAnswer = "NO_ANSWER"
 
 // attemptCounts counts the campaign's attempts by kind and outcome, for
-// /metrics.
+// /metrics, from the Store's AttemptOutcomes.
 func (db *DB) attemptCounts(ctx context.Context, id string) ([]attemptCount, error) {
-	rows, err := db.sql.QueryContext(ctx, db.q(`SELECT kind, outcome, COUNT(*) FROM redpack_attempts
-		WHERE campaign_id = ? GROUP BY kind, outcome ORDER BY kind, outcome`), id)
+	m, err := db.AttemptOutcomes(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("campaign %s: attempt counts: %w", id, err)
+		return nil, err
 	}
-	defer rows.Close()
-	var out []attemptCount
-	for rows.Next() {
-		var c attemptCount
-		if err := rows.Scan(&c.Kind, &c.Outcome, &c.N); err != nil {
-			return nil, fmt.Errorf("campaign %s: attempt counts: %w", id, err)
+	sums := map[[2]string]int64{}
+	for k, n := range m {
+		kind, outcome, _ := strings.Cut(k, " ")
+		if outcome == "NONE" || outcome == "" {
+			outcome = outcomeNoAnswer
 		}
-		if c.Outcome == "" {
-			c.Outcome = outcomeNoAnswer
-		}
-		out = append(out, c)
+		sums[[2]string{kind, outcome}] += n
 	}
-	return out, rows.Err()
+	out := make([]attemptCount, 0, len(sums))
+	for k, n := range sums {
+		out = append(out, attemptCount{Kind: k[0], Outcome: k[1], N: n})
+	}
+	slices.SortFunc(out, func(a, b attemptCount) int {
+		return cmp.Or(strings.Compare(a.Kind, b.Kind), strings.Compare(a.Outcome, b.Outcome))
+	})
+	return out, nil
 }

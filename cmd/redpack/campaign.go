@@ -372,7 +372,9 @@ func campaignStatus(ctx context.Context, args []string, env func(string) string,
 	if out.Paused != nil {
 		t.row("paused", *out.Paused)
 	}
-	m := func(name string, v campaign.Money) { t.row(name, fmt.Sprintf("%d rows, %s yuan", v.Rows, campaign.Yuan(v.Fen))) }
+	m := func(name string, v campaign.Money) {
+		t.row(name, fmt.Sprintf("%d rows, %s yuan", v.Rows, campaign.Yuan(v.Fen)))
+	}
 	m("total", campaign.Money{Rows: s.Rows, Fen: s.TotalFen})
 	m("planned (not sent)", s.Planned)
 	m("paid", s.Paid)
@@ -477,7 +479,9 @@ func campaignVerify(ctx context.Context, args []string, env func(string) string,
 			fmt.Fprintf(stdout, "  %s: %d\n", st, n)
 		}
 		if s := res.Summary; s != nil {
-			m := func(name string, v campaign.Money) { fmt.Fprintf(stdout, "%-9s %8d rows %14s yuan\n", name, v.Rows, campaign.Yuan(v.Fen)) }
+			m := func(name string, v campaign.Money) {
+				fmt.Fprintf(stdout, "%-9s %8d rows %14s yuan\n", name, v.Rows, campaign.Yuan(v.Fen))
+			}
 			m("planned", campaign.Money{Rows: s.Rows, Fen: s.TotalFen})
 			m("paid", s.Paid)
 			m("received", s.Received)

@@ -295,10 +295,16 @@ func soak(t *testing.T, cfg soakConfig) {
 		cfg.rows, cfg.workers, cfg.kills, elapsed.Round(time.Millisecond), paid, campaign.Yuan(paidFen), failed, len(times), maxWin, cfg.rate, resume)
 }
 
-func TestCampaignSoakSQLite(t *testing.T) {
-	if testing.Short() {
-		t.Skip("soak: not in -short")
+// soakEnabled: the soaks take a minute or more; .ci/run runs them once, in
+// its campaign block, with REDPACK_CAMPAIGN_SOAK=1.
+func soakEnabled(t *testing.T) {
+	if os.Getenv("REDPACK_CAMPAIGN_SOAK") == "" && !*campaignLong {
+		t.Skip("soak: set REDPACK_CAMPAIGN_SOAK=1 (as .ci/run does) or -campaign.long")
 	}
+}
+
+func TestCampaignSoakSQLite(t *testing.T) {
+	soakEnabled(t)
 	rows := 1500
 	if *campaignLong {
 		rows = 100000
@@ -322,9 +328,7 @@ func pgDSN(t *testing.T) string {
 }
 
 func TestCampaignSoakPostgres(t *testing.T) {
-	if testing.Short() {
-		t.Skip("soak: not in -short")
-	}
+	soakEnabled(t)
 	dsn := pgDSN(t)
 	soak(t, soakConfig{dsn: dsn, rows: 10000, rate: 200, workers: 3, kills: 1, late: true, concurrency: 16})
 }
