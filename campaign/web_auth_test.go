@@ -145,3 +145,42 @@ func TestTokenGuardEmptyNeverMatches(t *testing.T) {
 	g.ServeHTTP(w, httptest.NewRequest("GET", "/?token=", nil))
 	assert.Equal(t, 401, w.Code)
 }
+
+// FuzzTokenGuard: whatever a request carries, it gets through only with the
+// exact token, and the guard never panics.
+func FuzzTokenGuard(f *testing.F) {
+	f.Add("Bearer "+testToken, "", "")
+	f.Add("bearer  "+testToken+" ", "x", "token=x")
+	f.Add("Basic abc", testToken, "")
+	f.Add("", "", "token="+testToken)
+	f.Add("Bearer", "\x00", "token=%zz&token="+testToken)
+	f.Fuzz(func(t *testing.T, auth, cookie, query string) {
+		reached := false
+		g := newTokenGuard(testToken, "/", http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached = true }))
+		r := httptest.NewRequest("GET", "/", nil)
+		r.URL.RawQuery = query
+		if auth != "" {
+			r.Header.Set("Authorization", auth)
+		}
+		if cookie != "" {
+			r.Header.Set("Cookie", tokenCookie+"="+cookie)
+		}
+		w := httptest.NewRecorder()
+		g.ServeHTTP(w, r)
+		scheme, cred, _ := strings.Cut(auth, " ")
+		bearerOK := strings.EqualFold(scheme, "Bearer") && strings.TrimSpace(cred) == testToken
+		c, _ := r.Cookie(tokenCookie)
+		cookieOK := c != nil && c.Value == testToken
+		queryOK := r.URL.Query().Get("token") == testToken
+		switch {
+		case reached && !bearerOK && !cookieOK:
+			t.Fatalf("passed without the token: auth=%q cookie=%q query=%q", auth, cookie, query)
+		case !reached && (bearerOK || cookieOK):
+			t.Fatalf("refused the token: auth=%q cookie=%q", auth, cookie)
+		case !reached && queryOK && w.Code != http.StatusSeeOther:
+			t.Fatalf("?token= did not redirect: %d", w.Code)
+		case !reached && !queryOK && w.Code != http.StatusUnauthorized:
+			t.Fatalf("answer %d, want 401", w.Code)
+		}
+	})
+}
