@@ -381,7 +381,7 @@ func success(over ...kv) answer {
 }
 
 // failure answers return_code SUCCESS, result_code FAIL with err_code code.
-func failure(code string) answer {
+func failAnswer(code string) answer {
 	return reply(func(req map[string]string) []kv {
 		return []kv{{"return_code", "SUCCESS"}, {"return_msg", "OK"}, {"result_code", "FAIL"},
 			{"err_code", code}, {"err_code_des", "测试错误 " + code},
@@ -406,7 +406,6 @@ func httpAnswer(status int, contentType, body string) answer {
 }
 
 func hijack() answer { return answer{act: actHijack} }
-func hang() answer   { return answer{act: actHang} }
 
 // tinyRetry is the harness default: three attempts, millisecond waits.
 var tinyRetry = RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond}
@@ -446,7 +445,7 @@ func newTestClient(tb testing.TB, opts ...Option) (*Client, *testServer) {
 
 // sendReq is a valid minimal SendRequest.
 func sendReq(billNo string) SendRequest {
-	return SendRequest{
+	return SendRequest{Packet: Packet{
 		BillNo:   billNo,
 		OpenID:   testOpenID,
 		Amount:   100,
@@ -454,5 +453,5 @@ func sendReq(billNo string) SendRequest {
 		Wishing:  "Happy new year",
 		ActName:  "New year",
 		Remark:   "Thanks",
-	}
+	}}
 }

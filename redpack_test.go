@@ -14,8 +14,7 @@ import (
 )
 
 var (
-	nonceRE     = regexp.MustCompile(`^[0-9A-Za-z]{32}$`)
-	genBillNoRE = regexp.MustCompile(`^` + testMchID + `[0-9]{18}$`)
+	nonceRE = regexp.MustCompile(`^[0-9A-Za-z]{1,32}$`)
 )
 
 // sortedKeys returns the field names of m in byte order.
@@ -51,7 +50,7 @@ func checkWire(t *testing.T, r received, path string, wantFields []string) {
 		t.Errorf("sign %q does not verify over the received fields", r.Fields["sign"])
 	}
 	if n := r.Fields["nonce_str"]; !nonceRE.MatchString(n) {
-		t.Errorf("nonce_str = %q, want 32 of [0-9A-Za-z]", n)
+		t.Errorf("nonce_str = %q, want 1 to 32 of [0-9A-Za-z]", n)
 	}
 }
 
@@ -87,38 +86,39 @@ func TestSendDecodesResult(t *testing.T) {
 	}
 }
 
-func TestSendBillNo(t *testing.T) {
+// TestSendRequiresBillNo is the regression test for issue 8 item 1: a send
+// without a bill number is refused before anything leaves (it can no longer
+// be given a number the caller never sees), and the error points to the
+// generators.
+func TestSendRequiresBillNo(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name  string
-		given string
-		check func(t *testing.T, got string)
-	}{
-		{"generated when empty", "", func(t *testing.T, got string) {
-			if !genBillNoRE.MatchString(got) {
-				t.Errorf("generated bill number %q, want mch_id + 18 digits", got)
-			}
-		}},
-		{"caller's kept", "MyOwnBill42", func(t *testing.T, got string) {
-			if got != "MyOwnBill42" {
-				t.Errorf("bill number %q, want the caller's MyOwnBill42", got)
-			}
-		}},
+	c, ts := newTestClient(t)
+	calls := map[string]func() error{
+		"Send": func() error { _, err := c.Send(t.Context(), sendReq("")); return err },
+		"SendMiniProgram": func() error {
+			_, err := c.SendMiniProgram(t.Context(), SendMiniProgramRequest{sendReq("").Packet})
+			return err
+		},
+		"SendGroup": func() error {
+			p := sendReq("").Packet
+			p.Amount = 300
+			_, err := c.SendGroup(t.Context(), SendGroupRequest{Packet: p, TotalNum: 3})
+			return err
+		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			c, ts := newTestClient(t)
-			ts.push(success())
-			res, err := c.Send(t.Context(), sendReq(tt.given))
-			if err != nil {
-				t.Fatalf("Send: %v", err)
-			}
-			tt.check(t, res.BillNo)
-			if sent := ts.last(t).Fields["mch_billno"]; sent != res.BillNo {
-				t.Errorf("server saw mch_billno %q, result says %q", sent, res.BillNo)
-			}
-		})
+	for name, call := range calls {
+		err := call()
+		var ve *ValidationError
+		if !errors.As(err, &ve) || len(ve.Fields) != 1 || !ve.Has("mch_billno") {
+			t.Errorf("%s without BillNo: %v; want a *ValidationError naming only mch_billno", name, err)
+			continue
+		}
+		if msg := err.Error(); !strings.Contains(msg, "NewBillNo") || !strings.Contains(msg, "BillNoFor") {
+			t.Errorf("%s: %q does not point to NewBillNo and BillNoFor", name, msg)
+		}
+	}
+	if n := len(ts.requests()); n != 0 {
+		t.Errorf("server got %d requests, want 0", n)
 	}
 }
 
@@ -182,9 +182,9 @@ func TestSendMiniProgram(t *testing.T) {
 	c, ts := newTestClient(t)
 	const pkg = "sendid=242e8abd163d300019b2cae74ba8e8c06e3f0e51ab84d16b3c80decd22a5b672&ver=8&sign=4110d649&mchid=1900000109&appid=wxd930ea5d5a258f4f"
 	ts.push(success(kv{"package", pkg}))
-	res, err := c.SendMiniProgram(t.Context(), MiniProgramSendRequest{
+	res, err := c.SendMiniProgram(t.Context(), SendMiniProgramRequest{Packet{
 		BillNo: "MINI1", OpenID: testOpenID, Amount: 188, SendName: "小程序", Wishing: "恭喜发财", ActName: "活动", Remark: "备注",
-	})
+	}})
 	if err != nil {
 		t.Fatalf("SendMiniProgram: %v", err)
 	}
@@ -203,10 +203,10 @@ func TestSendGroup(t *testing.T) {
 	t.Parallel()
 	c, ts := newTestClient(t)
 	ts.push(success(kv{"total_num", "5"}))
-	res, err := c.SendGroup(t.Context(), GroupSendRequest{
-		BillNo: "GROUP1", OpenID: testOpenID, Amount: 1000, TotalNum: 5,
+	res, err := c.SendGroup(t.Context(), SendGroupRequest{Packet: Packet{
+		BillNo: "GROUP1", OpenID: testOpenID, Amount: 1000,
 		SendName: "group", Wishing: "share it", ActName: "fission", Remark: "r",
-	})
+	}, TotalNum: 5})
 	if err != nil {
 		t.Fatalf("SendGroup: %v", err)
 	}
@@ -315,7 +315,7 @@ func TestQuery(t *testing.T) {
 func TestQueryNotFound(t *testing.T) {
 	t.Parallel()
 	c, ts := newTestClient(t)
-	ts.push(failure("NOT_FOUND"))
+	ts.push(failAnswer("NOT_FOUND"))
 	rec, err := c.Query(t.Context(), "NF1")
 	if rec != nil || err == nil {
 		t.Fatalf("Query = %v, %v; want an error", rec, err)
@@ -323,7 +323,7 @@ func TestQueryNotFound(t *testing.T) {
 	if !errors.Is(err, ErrOutcomeUnknown) || !errors.Is(err, ErrNotFound) {
 		t.Errorf("err = %v; want ErrOutcomeUnknown and ErrNotFound", err)
 	}
-	if got := Outcome(err); got != OutcomeUnknown {
+	if got := OutcomeOf(err); got != OutcomeUnknown {
 		t.Errorf("Outcome = %v, want UNKNOWN", got)
 	}
 	if n := len(ts.requests()); n != 1 {
@@ -337,17 +337,17 @@ func TestResolve(t *testing.T) {
 	tests := []struct {
 		name         string
 		script       []answer
-		wantStatus   Status
-		wantOutcome  OutcomeClass // of the error when wantStatus is empty
+		wantStatus   Status  // when paid
+		wantOutcome  Outcome // of the error otherwise
 		wantRequests int
 	}{
 		{"polls past NOT_FOUND and SENDING to SENT",
-			[]answer{failure("NOT_FOUND"), record("SENDING"), failure("SYSTEMERROR"), record("SENDING"), record("SENT")},
+			[]answer{failAnswer("NOT_FOUND"), record("SENDING"), failAnswer("SYSTEMERROR"), record("SENDING"), record("SENT")},
 			StatusSent, OutcomeOK, 5},
-		{"FAILED is final", []answer{failure("NOT_FOUND"), record("FAILED")}, StatusFailed, OutcomeOK, 2},
+		{"FAILED is final", []answer{failAnswer("NOT_FOUND"), record("FAILED")}, "", OutcomeFinal, 2},
 		// A refused query leaves the send unknown: never a REJECTED that
-		// could read as "not paid".
-		{"stops at REJECTED, still unknown", []answer{failure("NOT_FOUND"), failure("SIGN_ERROR")}, "", OutcomeUnknown, 2},
+		// could read as "not paid" (issue 8 item 2).
+		{"stops at a refused query, still unknown", []answer{failAnswer("NOT_FOUND"), failAnswer("SIGN_ERROR")}, "", OutcomeUnknown, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -356,24 +356,14 @@ func TestResolve(t *testing.T) {
 			ts.push(tt.script...)
 			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 			defer cancel()
-			rec, err := c.Resolve(ctx, "RES1")
-			if tt.wantStatus != "" {
-				if err != nil {
-					t.Fatalf("Resolve: %v", err)
-				}
-				if rec.Status != tt.wantStatus {
-					t.Errorf("Status = %s, want %s", rec.Status, tt.wantStatus)
-				}
-			} else {
-				if err == nil {
-					t.Fatalf("Resolve = %+v, want an error", rec)
-				}
-				if got := Outcome(err); got != tt.wantOutcome {
-					t.Errorf("Outcome(%v) = %v, want %v", err, got, tt.wantOutcome)
-				}
-				if !errors.Is(err, ErrOutcomeUnknown) || !errors.Is(err, ErrSignError) {
-					t.Errorf("err = %v; want ErrOutcomeUnknown wrapping the SIGN_ERROR answer", err)
-				}
+			rec, err := c.Resolve(ctx, sendReq("RES1").Payment())
+			if got := OutcomeOf(err); got != tt.wantOutcome {
+				t.Fatalf("Resolve = %v, %v: outcome %v, want %v", rec, err, got, tt.wantOutcome)
+			}
+			if tt.wantStatus != "" && (rec == nil || rec.Status != tt.wantStatus) {
+				t.Errorf("Resolve = %+v, want status %s", rec, tt.wantStatus)
+			}
+			if err != nil {
 				checkBillNo(t, err, "RES1")
 			}
 			if n := len(ts.requests()); n != tt.wantRequests {
@@ -393,9 +383,9 @@ func TestResolveUnreachableIsUnknown(t *testing.T) {
 	c := newClientFor(t, cfg)
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
-	rec, err := c.Resolve(ctx, "UNREACH1")
-	if rec != nil || !errors.Is(err, ErrOutcomeUnknown) || Outcome(err) != OutcomeUnknown {
-		t.Fatalf("Resolve = %v, %v (outcome %v); want an unknown outcome", rec, err, Outcome(err))
+	rec, err := c.Resolve(ctx, sendReq("UNREACH1").Payment())
+	if rec != nil || !errors.Is(err, ErrOutcomeUnknown) || OutcomeOf(err) != OutcomeUnknown {
+		t.Fatalf("Resolve = %v, %v (outcome %v); want an unknown outcome", rec, err, OutcomeOf(err))
 	}
 	if errors.Is(err, ErrNotSent) {
 		t.Errorf("Resolve error %v matches ErrNotSent", err)
@@ -413,8 +403,8 @@ func TestSendEchoOfAnotherBillIsUnknown(t *testing.T) {
 		t.Fatalf("Send = %v, %v; want an unknown outcome", res, err)
 	}
 	var de *DecodeError
-	if !errors.As(err, &de) || !strings.Contains(de.Reason, "another bill number") {
-		t.Errorf("err = %v; want a DecodeError about another bill number", err)
+	if !errors.As(err, &de) || !strings.Contains(de.Reason, "mch_billno") {
+		t.Errorf("err = %v; want a DecodeError about the echoed mch_billno", err)
 	}
 	checkBillNo(t, err, "ECHO1")
 }
@@ -492,12 +482,12 @@ func TestValidationSendsNothing(t *testing.T) {
 	calls := map[string]func() error{
 		"Send": func() error { _, err := c.Send(t.Context(), bad); return err },
 		"SendMiniProgram": func() error {
-			_, err := c.SendMiniProgram(t.Context(), MiniProgramSendRequest{OpenID: testOpenID, Amount: 100})
+			_, err := c.SendMiniProgram(t.Context(), SendMiniProgramRequest{Packet{BillNo: "M1", OpenID: testOpenID, Amount: 100}})
 			return err
 		},
 		"SendGroup": func() error {
-			_, err := c.SendGroup(t.Context(), GroupSendRequest{OpenID: testOpenID, Amount: 100, TotalNum: 2,
-				SendName: "s", Wishing: "w", ActName: "a", Remark: "r"})
+			_, err := c.SendGroup(t.Context(), SendGroupRequest{Packet: Packet{BillNo: "G1", OpenID: testOpenID, Amount: 100,
+				SendName: "s", Wishing: "w", ActName: "a", Remark: "r"}, TotalNum: 2})
 			return err
 		},
 		"Query": func() error { _, err := c.Query(t.Context(), ""); return err },
@@ -505,7 +495,7 @@ func TestValidationSendsNothing(t *testing.T) {
 	for name, call := range calls {
 		err := call()
 		var ve *ValidationError
-		if !errors.As(err, &ve) || !errors.Is(err, ErrInvalidRequest) || Outcome(err) != OutcomeRejected {
+		if !errors.As(err, &ve) || !errors.Is(err, ErrInvalidRequest) || OutcomeOf(err) != OutcomeRejected {
 			t.Errorf("%s: err = %v; want a *ValidationError (REJECTED)", name, err)
 		}
 	}
@@ -540,6 +530,20 @@ func checkBillNo(t *testing.T, err error, billNo string) {
 			t.Errorf("APIError.BillNo = %q, want %q", ae.BillNo, billNo)
 		}
 	}
+	var re *RecordError
+	if errors.As(err, &re) {
+		found++
+		if re.BillNo != billNo {
+			t.Errorf("RecordError.BillNo = %q, want %q", re.BillNo, billNo)
+		}
+	}
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		found++
+		if ve.BillNo != billNo {
+			t.Errorf("ValidationError.BillNo = %q, want %q", ve.BillNo, billNo)
+		}
+	}
 	if found == 0 {
 		t.Errorf("err %T (%v) carries no bill number", err, err)
 	}
@@ -563,8 +567,8 @@ func TestForAppID(t *testing.T) {
 	if _, err := c.Send(t.Context(), sendReq("FORAPP1")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := mini.SendMiniProgram(t.Context(), MiniProgramSendRequest{BillNo: "FORAPP2", OpenID: testOpenID,
-		Amount: 100, SendName: "s", Wishing: "w", ActName: "a", Remark: "r"}); err != nil {
+	if _, err := mini.SendMiniProgram(t.Context(), SendMiniProgramRequest{Packet{BillNo: "FORAPP2", OpenID: testOpenID,
+		Amount: 100, SendName: "s", Wishing: "w", ActName: "a", Remark: "r"}}); err != nil {
 		t.Fatal(err)
 	}
 	reqs := ts.requests()
@@ -595,10 +599,10 @@ func TestForAppID(t *testing.T) {
 func TestResolvePollFloor(t *testing.T) {
 	t.Parallel()
 	c, ts := newTestClient(t, WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
-	ts.always(failure("NOT_FOUND"))
+	ts.always(failAnswer("NOT_FOUND"))
 	ctx, cancel := context.WithTimeout(t.Context(), 1500*time.Millisecond)
 	defer cancel()
-	if _, err := c.Resolve(ctx, "FLOOR1"); !errors.Is(err, ErrOutcomeUnknown) {
+	if _, err := c.Resolve(ctx, sendReq("FLOOR1").Payment()); !errors.Is(err, ErrOutcomeUnknown) {
 		t.Fatalf("Resolve: %v; want an unknown outcome", err)
 	}
 	if n := len(ts.requests()); n < 1 || n > 2 {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,22 +26,23 @@ func TestRetryRules(t *testing.T) {
 		opts         []Option
 		script       []answer
 		wantRequests int
-		wantOutcome  OutcomeClass
+		wantOutcome  Outcome
 		wantIs       []error // errors.Is must hold for each
 		wantNotIs    []error
 		wantType     string // "", "api", "unknown", "notsent"
 		wantAttempts int    // Attempts of an *UnknownOutcomeError or *NotSentError
+		wantLast     string // LastAnswer.ErrCode of an *UnknownOutcomeError
 	}{
 		{name: "SYSTEMERROR retried, then success",
-			script: []answer{failure("SYSTEMERROR"), success()}, wantRequests: 2, wantOutcome: OutcomeOK},
+			script: []answer{failAnswer("SYSTEMERROR"), success()}, wantRequests: 2, wantOutcome: OutcomeOK},
 		{name: "SYSTEMERROR exhausted is unknown",
-			script:       []answer{failure("SYSTEMERROR"), failure("SYSTEMERROR"), failure("SYSTEMERROR")},
+			script:       []answer{failAnswer("SYSTEMERROR"), failAnswer("SYSTEMERROR"), failAnswer("SYSTEMERROR")},
 			wantRequests: 3, wantOutcome: OutcomeUnknown, wantType: "unknown", wantAttempts: 3,
-			wantIs: []error{ErrOutcomeUnknown, ErrSystemError}, wantNotIs: []error{ErrNotSent}},
+			wantIs: []error{ErrOutcomeUnknown, ErrSystem}, wantNotIs: []error{ErrNotSent}},
 		{name: "FREQ_LIMIT retried",
-			script: []answer{failure("FREQ_LIMIT"), failure("FREQ_LIMIT"), success()}, wantRequests: 3, wantOutcome: OutcomeOK},
+			script: []answer{failAnswer("FREQ_LIMIT"), failAnswer("FREQ_LIMIT"), success()}, wantRequests: 3, wantOutcome: OutcomeOK},
 		{name: "SECOND_OVER_LIMITED retried like FREQ_LIMIT",
-			script: []answer{failure("SECOND_OVER_LIMITED"), success()}, wantRequests: 2, wantOutcome: OutcomeOK},
+			script: []answer{failAnswer("SECOND_OVER_LIMITED"), success()}, wantRequests: 2, wantOutcome: OutcomeOK},
 		{name: "numeric code with return_code FAIL retried",
 			script: []answer{returnFail("268458547"), success()}, wantRequests: 2, wantOutcome: OutcomeOK},
 		{name: "numeric code exhausted is unknown",
@@ -63,46 +65,64 @@ func TestRetryRules(t *testing.T) {
 			wantRequests: 3, wantOutcome: OutcomeUnknown, wantType: "unknown", wantAttempts: 3,
 			wantIs: []error{ErrOutcomeUnknown}, wantNotIs: []error{ErrNotSent}},
 		{name: "PROCESSING not retried, pending",
-			script: []answer{failure("PROCESSING")}, wantRequests: 1, wantOutcome: OutcomePending,
+			script: []answer{failAnswer("PROCESSING")}, wantRequests: 1, wantOutcome: OutcomePending,
 			wantType: "unknown", wantAttempts: 1, wantIs: []error{ErrOutcomeUnknown, ErrProcessing}},
-		{name: "FATAL_ERROR not retried, pending",
-			script: []answer{failure("FATAL_ERROR")}, wantRequests: 1, wantOutcome: OutcomePending,
-			wantType: "unknown", wantAttempts: 1, wantIs: []error{ErrOutcomeUnknown, ErrFatalError}},
+		// Issue 8 item 3: FATAL_ERROR is CONFLICT, never a pending send.
+		{name: "FATAL_ERROR not retried, conflict",
+			script: []answer{failAnswer("FATAL_ERROR")}, wantRequests: 1, wantOutcome: OutcomeConflict,
+			wantType: "api", wantIs: []error{ErrConflict}, wantNotIs: []error{ErrOutcomeUnknown}},
+		{name: "FATAL_ERROR after a delivered attempt is still conflict",
+			script: []answer{hijack(), failAnswer("FATAL_ERROR")}, wantRequests: 2, wantOutcome: OutcomeConflict,
+			wantType: "api", wantIs: []error{ErrConflict}, wantNotIs: []error{ErrOutcomeUnknown}},
+		// Issue 8 item 6: a success echoing another recipient, amount or
+		// share count is not this request's success.
+		{name: "success echoing another openid is unknown",
+			script: []answer{success(kv{"re_openid", "oSomeoneElse"})}, wantRequests: 1, wantOutcome: OutcomeUnknown,
+			wantType: "unknown", wantAttempts: 1, wantIs: []error{ErrOutcomeUnknown}},
+		{name: "success echoing another amount is unknown",
+			script: []answer{success(kv{"total_amount", "20000"})}, wantRequests: 1, wantOutcome: OutcomeUnknown,
+			wantType: "unknown", wantAttempts: 1, wantIs: []error{ErrOutcomeUnknown}},
+		{name: "success echoing another total_num is unknown",
+			script: []answer{success(kv{"total_num", "3"})}, wantRequests: 1, wantOutcome: OutcomeUnknown,
+			wantType: "unknown", wantAttempts: 1, wantIs: []error{ErrOutcomeUnknown}},
+		{name: "success echoing the amount without CDATA or with spaces is fine",
+			script: []answer{success(kv{"total_amount", " 100 "})}, wantRequests: 1, wantOutcome: OutcomeOK},
 		{name: "NOTENOUGH not retried, final",
-			script: []answer{failure("NOTENOUGH")}, wantRequests: 1, wantOutcome: OutcomeFinal,
+			script: []answer{failAnswer("NOTENOUGH")}, wantRequests: 1, wantOutcome: OutcomeFinal,
 			wantType: "api", wantIs: []error{ErrNotEnough}, wantNotIs: []error{ErrOutcomeUnknown}},
 		{name: "SENDNUM_LIMIT not retried, final",
-			script: []answer{failure("SENDNUM_LIMIT")}, wantRequests: 1, wantOutcome: OutcomeFinal,
+			script: []answer{failAnswer("SENDNUM_LIMIT")}, wantRequests: 1, wantOutcome: OutcomeFinal,
 			wantType: "api", wantIs: []error{ErrSendNumLimit}, wantNotIs: []error{ErrOutcomeUnknown}},
 		{name: "SEND_FAILED not retried, final",
-			script: []answer{failure("SEND_FAILED")}, wantRequests: 1, wantOutcome: OutcomeFinal,
+			script: []answer{failAnswer("SEND_FAILED")}, wantRequests: 1, wantOutcome: OutcomeFinal,
 			wantType: "api", wantIs: []error{ErrSendFailed}},
 		{name: "SIGN_ERROR not retried, rejected",
-			script: []answer{failure("SIGN_ERROR")}, wantRequests: 1, wantOutcome: OutcomeRejected,
-			wantType: "api", wantIs: []error{ErrSignError}, wantNotIs: []error{ErrOutcomeUnknown}},
+			script: []answer{failAnswer("SIGN_ERROR")}, wantRequests: 1, wantOutcome: OutcomeRejected,
+			wantType: "api", wantIs: []error{ErrSign}, wantNotIs: []error{ErrOutcomeUnknown}},
 		{name: "CA_ERROR not retried, rejected",
 			script: []answer{returnFail("CA_ERROR")}, wantRequests: 1, wantOutcome: OutcomeRejected,
-			wantType: "api", wantIs: []error{ErrCAError}},
+			wantType: "api", wantIs: []error{ErrCA}},
 		{name: "PARAM_ERROR not retried, rejected",
-			script: []answer{failure("PARAM_ERROR")}, wantRequests: 1, wantOutcome: OutcomeRejected,
-			wantType: "api", wantIs: []error{ErrParamError}},
+			script: []answer{failAnswer("PARAM_ERROR")}, wantRequests: 1, wantOutcome: OutcomeRejected,
+			wantType: "api", wantIs: []error{ErrParam}},
+		// Issue 8 item 5: an unknown outcome matches no FINAL or REJECTED
+		// sentinel; the last answer is readable as LastAnswer only.
 		{name: "final answer after a delivered attempt is unknown",
-			script:       []answer{failure("SYSTEMERROR"), failure("SIGN_ERROR")},
-			wantRequests: 2, wantOutcome: OutcomeUnknown, wantType: "unknown", wantAttempts: 2,
-			wantIs: []error{ErrOutcomeUnknown, ErrSignError}},
-		{name: "timeout then NOTENOUGH is unknown (the first may have landed)",
-			opts:         []Option{WithTimeout(2 * time.Second)},
-			script:       []answer{hang(), failure("NOTENOUGH")},
-			wantRequests: 2, wantOutcome: OutcomeUnknown, wantType: "unknown", wantAttempts: 2,
-			wantIs: []error{ErrOutcomeUnknown, ErrNotEnough}},
+			script:       []answer{failAnswer("SYSTEMERROR"), failAnswer("SIGN_ERROR")},
+			wantRequests: 2, wantOutcome: OutcomeUnknown, wantType: "unknown", wantAttempts: 2, wantLast: "SIGN_ERROR",
+			wantIs: []error{ErrOutcomeUnknown}, wantNotIs: []error{ErrSign}},
+		{name: "dropped then NOTENOUGH is unknown (the first may have landed)",
+			script:       []answer{hijack(), failAnswer("NOTENOUGH")},
+			wantRequests: 2, wantOutcome: OutcomeUnknown, wantType: "unknown", wantAttempts: 2, wantLast: "NOTENOUGH",
+			wantIs: []error{ErrOutcomeUnknown}, wantNotIs: []error{ErrNotEnough}},
 		{name: "attempts exhausted carry MaxAttempts",
 			opts:         []Option{WithRetryPolicy(RetryPolicy{MaxAttempts: 5, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond})},
-			script:       []answer{failure("SYSTEMERROR"), hijack(), httpAnswer(503, "text/plain", "busy"), returnFail("1"), failure("FREQ_LIMIT")},
+			script:       []answer{failAnswer("SYSTEMERROR"), hijack(), httpAnswer(503, "text/plain", "busy"), returnFail("1"), failAnswer("FREQ_LIMIT")},
 			wantRequests: 5, wantOutcome: OutcomeUnknown, wantType: "unknown", wantAttempts: 5,
 			wantIs: []error{ErrOutcomeUnknown, ErrFreqLimit}},
 		{name: "MaxAttempts 1 disables retries",
 			opts:         []Option{WithRetryPolicy(RetryPolicy{MaxAttempts: 1})},
-			script:       []answer{failure("SYSTEMERROR")},
+			script:       []answer{failAnswer("SYSTEMERROR")},
 			wantRequests: 1, wantOutcome: OutcomeUnknown, wantType: "unknown", wantAttempts: 1},
 	}
 	for _, tt := range tests {
@@ -117,8 +137,8 @@ func TestRetryRules(t *testing.T) {
 				t.Errorf("server got %d requests, want %d", len(reqs), tt.wantRequests)
 			}
 			checkSameBody(t, reqs)
-			if got := Outcome(err); got != tt.wantOutcome {
-				t.Errorf("Outcome(%v) = %v, want %v", err, got, tt.wantOutcome)
+			if got := OutcomeOf(err); got != tt.wantOutcome {
+				t.Errorf("OutcomeOf(%v) = %v, want %v", err, got, tt.wantOutcome)
 			}
 			if tt.wantOutcome == OutcomeOK {
 				if err != nil || res == nil || res.BillNo != bill {
@@ -131,6 +151,14 @@ func TestRetryRules(t *testing.T) {
 			}
 			checkErrorShape(t, err, tt.wantType, tt.wantAttempts, tt.wantIs, tt.wantNotIs)
 			checkBillNo(t, err, bill)
+			var ue *UnknownOutcomeError
+			if tt.wantLast != "" && (!errors.As(err, &ue) || ue.LastAnswer == nil || ue.LastAnswer.ErrCode != tt.wantLast) {
+				t.Errorf("err = %v; want LastAnswer.ErrCode %s", err, tt.wantLast)
+			}
+			var ae *APIError
+			if errors.As(err, &ae) && OutcomeOf(err) != ae.Outcome() {
+				t.Errorf("an *APIError inside an error of outcome %v", OutcomeOf(err))
+			}
 		})
 	}
 }
@@ -202,25 +230,29 @@ func TestRetryNotSent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Issue 8 item 9: a server certificate that does not verify cannot
+	// change by retrying: one attempt, and a hint about RootCAs.
+	const once, retried = 1, 3
 	tests := []struct {
-		name    string
-		server  func(*tls.Config) // nil: no server at all (closed port)
-		cfg     func(*Config)
-		wantErr error
+		name     string
+		server   func(*tls.Config) // nil: no server at all (closed port)
+		cfg      func(*Config)
+		attempts int
+		hint     string
 	}{
-		{name: "dial refused (closed port)"},
+		{name: "dial refused (closed port)", attempts: retried},
 		{name: "client trusts another CA",
 			server: func(*tls.Config) {},
-			cfg:    func(c *Config) { c.RootCAs = otherCA.Pool() }},
+			cfg:    func(c *Config) { c.RootCAs = otherCA.Pool() }, attempts: once, hint: "RootCAs"},
 		{name: "client trusts only the system roots",
 			server: func(*tls.Config) {},
-			cfg:    func(c *Config) { c.RootCAs = nil }},
+			cfg:    func(c *Config) { c.RootCAs = nil }, attempts: once, hint: "RootCAs"},
 		{name: "server certificate from another CA",
-			server: func(c *tls.Config) { c.Certificates = []tls.Certificate{otherServer.TLS()} }},
+			server: func(c *tls.Config) { c.Certificates = []tls.Certificate{otherServer.TLS()} }, attempts: once, hint: "RootCAs"},
 		{name: "server trusts another CA (TLS 1.2)",
-			server: func(c *tls.Config) { c.ClientCAs = otherCA.Pool(); c.MaxVersion = tls.VersionTLS12 }},
+			server: func(c *tls.Config) { c.ClientCAs = otherCA.Pool(); c.MaxVersion = tls.VersionTLS12 }, attempts: retried},
 		{name: "server offers only TLS 1.1",
-			server: func(c *tls.Config) { c.MinVersion = tls.VersionTLS10; c.MaxVersion = tls.VersionTLS11 }},
+			server: func(c *tls.Config) { c.MinVersion = tls.VersionTLS10; c.MaxVersion = tls.VersionTLS11 }, attempts: retried},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -239,17 +271,20 @@ func TestRetryNotSent(t *testing.T) {
 			c := newClientFor(t, cfg)
 			const bill = "NOTSENT1"
 			_, err := c.Send(t.Context(), sendReq(bill))
-			if got := Outcome(err); got != OutcomeNotSent {
-				t.Errorf("Outcome(%v) = %v, want NOT_SENT", err, got)
+			if got := OutcomeOf(err); got != OutcomeNotSent {
+				t.Errorf("OutcomeOf(%v) = %v, want NOT_SENT", err, got)
 			}
-			checkErrorShape(t, err, "notsent", tinyRetry.MaxAttempts, []error{ErrNotSent}, []error{ErrOutcomeUnknown})
+			checkErrorShape(t, err, "notsent", tt.attempts, []error{ErrNotSent}, []error{ErrOutcomeUnknown})
 			checkBillNo(t, err, bill)
+			if tt.hint != "" && !strings.Contains(err.Error(), tt.hint) {
+				t.Errorf("%q lacks the hint %q", err, tt.hint)
+			}
 			if ts != nil {
 				if n := len(ts.requests()); n != 0 {
 					t.Errorf("server handler got %d requests, want 0", n)
 				}
-				if h := ts.handshakes.Load(); h != int64(tinyRetry.MaxAttempts) {
-					t.Errorf("server saw %d handshakes, want one per attempt (%d)", h, tinyRetry.MaxAttempts)
+				if h := ts.handshakes.Load(); h != int64(tt.attempts) {
+					t.Errorf("server saw %d handshakes, want one per attempt (%d)", h, tt.attempts)
 				}
 			}
 		})
@@ -270,8 +305,8 @@ func TestServerRefusesClientCertTLS13(t *testing.T) {
 	ts := newTestServer(t, func(c *tls.Config) { c.ClientCAs = otherCA.Pool(); c.MinVersion = tls.VersionTLS13 })
 	c := newClientFor(t, testConfig(t, ts))
 	_, err = c.Send(t.Context(), sendReq("TLS13REFUSED"))
-	if got := Outcome(err); got != OutcomeUnknown {
-		t.Errorf("Outcome(%v) = %v, want UNKNOWN", err, got)
+	if got := OutcomeOf(err); got != OutcomeUnknown {
+		t.Errorf("OutcomeOf(%v) = %v, want UNKNOWN", err, got)
 	}
 	if n := len(ts.requests()); n != 0 {
 		t.Errorf("server handler got %d requests, want 0", n)
@@ -320,7 +355,7 @@ func TestRetryContextCancelledDuringBackoff(t *testing.T) {
 	tests := []struct {
 		name    string
 		closed  bool // no server: the attempt is never written
-		wantOut OutcomeClass
+		wantOut Outcome
 		wantTyp string
 	}{
 		{name: "after a delivered attempt", wantOut: OutcomeUnknown, wantTyp: "unknown"},
@@ -345,7 +380,7 @@ func TestRetryContextCancelledDuringBackoff(t *testing.T) {
 				cfg.BaseURL = "https://" + closedAddr(t)
 			} else {
 				ts = newTestServer(t)
-				ts.push(failure("SYSTEMERROR"))
+				ts.push(failAnswer("SYSTEMERROR"))
 				cfg = testConfig(t, ts)
 			}
 			c := newClientFor(t, cfg, hourly, WithLogger(logger))
@@ -354,10 +389,11 @@ func TestRetryContextCancelledDuringBackoff(t *testing.T) {
 			if elapsed := time.Since(start); elapsed > time.Minute {
 				t.Errorf("Send took %v after cancel", elapsed)
 			}
-			if got := Outcome(err); got != tt.wantOut {
-				t.Errorf("Outcome(%v) = %v, want %v", err, got, tt.wantOut)
+			if got := OutcomeOf(err); got != tt.wantOut {
+				t.Errorf("OutcomeOf(%v) = %v, want %v", err, got, tt.wantOut)
 			}
-			checkErrorShape(t, err, tt.wantTyp, 1, nil, nil)
+			// Issue 8 item 16: the context's cause is kept.
+			checkErrorShape(t, err, tt.wantTyp, 1, []error{context.Canceled}, nil)
 			checkBillNo(t, err, "CANCEL1")
 		})
 	}
@@ -384,7 +420,7 @@ func TestRetryPolicyDelay(t *testing.T) {
 	}{
 		{"doubling capped", RetryPolicy{MaxAttempts: 10, BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second}},
 		{"base equals max", RetryPolicy{MaxAttempts: 3, BaseDelay: time.Second, MaxDelay: time.Second}},
-		{"default", DefaultRetryPolicy},
+		{"default", DefaultRetryPolicy()},
 		{"tiny", tinyRetry},
 	}
 	for _, tt := range tests {
@@ -413,8 +449,8 @@ func TestRetryPolicyDelay(t *testing.T) {
 			}
 		})
 	}
-	if got := DefaultRetryPolicy; got.BaseDelay < time.Second || got.MaxAttempts < 1 || got.MaxDelay < got.BaseDelay {
-		t.Errorf("DefaultRetryPolicy = %+v, want BaseDelay >= 1s (the official minimum retry interval)", got)
+	if got := DefaultRetryPolicy(); got.BaseDelay < time.Second || got.MaxAttempts < 1 || got.MaxDelay < got.BaseDelay {
+		t.Errorf("DefaultRetryPolicy() = %+v, want BaseDelay >= 1s (the official minimum retry interval)", got)
 	}
 	for _, bad := range []RetryPolicy{{}, {MaxAttempts: 1, BaseDelay: -1}, {MaxAttempts: 2, BaseDelay: 2 * time.Second, MaxDelay: time.Second}} {
 		if err := WithRetryPolicy(bad)(&options{}); err == nil {
@@ -436,7 +472,7 @@ func TestRateLimitWaitBeyondDeadlineIsNotSent(t *testing.T) {
 	defer cancel()
 	_, err := c.Send(ctx, sendReq("RATE2"))
 	var ns *NotSentError
-	if !errors.As(err, &ns) || errors.Is(err, ErrOutcomeUnknown) || Outcome(err) != OutcomeNotSent {
+	if !errors.As(err, &ns) || errors.Is(err, ErrOutcomeUnknown) || OutcomeOf(err) != OutcomeNotSent {
 		t.Errorf("err = %v; want a *NotSentError", err)
 	}
 	checkBillNo(t, err, "RATE2")

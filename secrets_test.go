@@ -217,22 +217,22 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	_, errs["query validation"] = c.Query(t.Context(), secretAPIKey+"!")
 
 	// Answers, with retries.
-	ts.push(failure("SYSTEMERROR"), success())
+	ts.push(failAnswer("SYSTEMERROR"), success())
 	if _, err := c.Send(t.Context(), sendReq("SECRET1")); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	ts.push(failure("SYSTEMERROR"), hijack(), failure("SYSTEMERROR"))
+	ts.push(failAnswer("SYSTEMERROR"), hijack(), failAnswer("SYSTEMERROR"))
 	_, errs["unknown"] = c.Send(t.Context(), sendReq("SECRET2"))
-	ts.push(failure("NOTENOUGH"))
+	ts.push(failAnswer("NOTENOUGH"))
 	_, errs["APIError"] = pc.Send(t.Context(), sendReq("SECRET3"))
 	echo := answer{status: http.StatusBadGateway, body: func(req map[string]string) string {
 		return "<html>502 while handling " + fmt.Sprint(req) + "</html>"
 	}}
 	ts.push(echo, echo, echo)
 	_, errs["DecodeError with body"] = c.Send(t.Context(), sendReq("SECRET4"))
-	ts.push(failure("NOT_FOUND"))
+	ts.push(failAnswer("NOT_FOUND"))
 	_, errs["Query NOT_FOUND"] = c.Query(t.Context(), "SECRET5")
-	ts.push(failure("SIGN_ERROR"))
+	ts.push(failAnswer("SIGN_ERROR"))
 	_, errs["Query SIGN_ERROR"] = pc.Query(t.Context(), "SECRET6")
 	wrongSign := reply(func(req map[string]string) []kv {
 		return signedWith("WRONGKEYWRONGKEYWRONGKEYWRONGKEY", successFields(req))

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -292,8 +293,8 @@ func TestNoRedirect(t *testing.T) {
 		body:   func(map[string]string) string { return "" }}
 	ts.push(redirect, redirect, redirect)
 	_, err := c.Send(t.Context(), sendReq("REDIR1"))
-	if Outcome(err) != OutcomeUnknown {
-		t.Errorf("Outcome(%v) = %v, want UNKNOWN", err, Outcome(err))
+	if OutcomeOf(err) != OutcomeUnknown {
+		t.Errorf("OutcomeOf(%v) = %v, want UNKNOWN", err, OutcomeOf(err))
 	}
 	var de *DecodeError
 	if !errors.As(err, &de) || de.HTTPStatus != http.StatusFound {
@@ -387,7 +388,7 @@ func TestConnectionReuse(t *testing.T) {
 	c, ts := newTestClient(t)
 	ts.always(success())
 	for i := range 50 {
-		if _, err := c.Send(t.Context(), sendReq("")); err != nil {
+		if _, err := c.Send(t.Context(), sendReq("REUSE"+strconv.Itoa(i))); err != nil {
 			t.Fatalf("Send %d: %v", i, err)
 		}
 	}
