@@ -561,6 +561,12 @@ func (r *runner) record(ctx context.Context, cl *claimed, a answer) error {
 			return set(`status = ?, pending = 1, unknown_seen = 1, tries = tries + 1, next_at = ?, err_code = ?, wx_status = CASE WHEN ? <> '' THEN ? ELSE wx_status END`,
 				StatusUnknown, backoff(), cmpOr(a.errCode, "PROCESSING"), wx, wx)
 		case outUnknown:
+			if cl.kind == "query" && queryStop(a.errCode) {
+				if err := set(`status = ?, pending = 1, next_at = ?, unknown_seen = 1`, StatusUnknown, now); err != nil {
+					return err
+				}
+				return r.pauseTx(ctx, tx, fmt.Sprintf("%s: WeChat Pay refused the query of bill %s: fix the merchant configuration, then run again (%s)", a.errCode, cl.pay.billNo, a.detail))
+			}
 			// Re-send the same bill next (re-entrant); a query follows a
 			// PROCESSING answer only.
 			return set(`status = ?, pending = 0, unknown_seen = 1, tries = tries + 1, next_at = ?, err_code = ?`,
