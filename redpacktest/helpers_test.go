@@ -2,10 +2,13 @@ package redpacktest
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"encoding/xml"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,26 +17,44 @@ import (
 	"github.com/redpack-go/redpack"
 )
 
-// tinyRetry keeps retries fast in tests.
-var tinyRetry = redpack.WithRetryPolicy(redpack.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond})
-
 var oneAttempt = redpack.WithRetryPolicy(redpack.RetryPolicy{MaxAttempts: 1})
 
 // newTestServer starts a Server closed at the end of the test.
 func newTestServer(t *testing.T, opts ...Option) *Server {
 	t.Helper()
-	s := NewServer(opts...)
-	t.Cleanup(s.Close)
-	return s
+	return NewTestServer(t, opts...)
 }
 
-// newTestClient returns s.NewClient with tiny retries plus opts; its idle
-// connections are closed at the end of the test.
+// newTestClient returns s.NewClient(opts...); its idle connections are
+// closed at the end of the test.
 func newTestClient(t *testing.T, s *Server, opts ...redpack.Option) *redpack.Client {
 	t.Helper()
-	c := s.NewClient(append([]redpack.Option{tinyRetry}, opts...)...)
+	c := s.NewClient(opts...)
 	t.Cleanup(c.CloseIdleConnections)
 	return c
+}
+
+// The tests call package redpack's client API through the helpers below
+// only, so that a change of that API is an edit here.
+
+// newBillNo draws a bill number from c.
+func newBillNo(t testing.TB, c *redpack.Client) string {
+	t.Helper()
+	return c.NewBillNo()
+}
+
+// outcomeOf is the outcome class of err by name ("OK", "UNKNOWN", ...).
+func outcomeOf(err error) string { return redpack.Outcome(err).String() }
+
+// resolveOutcome resolves req's bill number and returns the outcome it
+// settles on ("OK" paid, "FINAL" failed, else unsettled) with the record
+// read, if any.
+func resolveOutcome(ctx context.Context, c *redpack.Client, req redpack.SendRequest) (string, *redpack.Record, error) {
+	rec, err := c.Resolve(ctx, req.BillNo)
+	if err != nil {
+		return outcomeOf(err), nil, err
+	}
+	return rec.Status.Outcome().String(), rec, nil
 }
 
 // fakeClock is a settable clock.
@@ -82,8 +103,8 @@ func sendFields(s *Server, billNo string) map[string]string {
 	return map[string]string{
 		"nonce_str":    "5K8264ILTKCH16CQ2502SI8ZNMTM67VS",
 		"mch_billno":   billNo,
-		"mch_id":       s.MchID,
-		"wxappid":      s.AppID,
+		"mch_id":       s.MchID(),
+		"wxappid":      s.AppID(),
 		"send_name":    "测试商户",
 		"re_openid":    "oUser-0001_abc",
 		"total_amount": "100",
@@ -107,7 +128,7 @@ func groupFields(s *Server, billNo string) map[string]string {
 func miniFields(s *Server, billNo string) map[string]string {
 	f := sendFields(s, billNo)
 	delete(f, "client_ip")
-	f["wxappid"] = s.MiniAppID
+	f["wxappid"] = s.MiniAppID()
 	f["notify_way"] = "MINI_PROGRAM_JSAPI"
 	return f
 }
@@ -116,8 +137,8 @@ func queryFields(s *Server, billNo string) map[string]string {
 	return map[string]string{
 		"nonce_str":  "ibuaiVcKdpRxkhJA",
 		"mch_billno": billNo,
-		"mch_id":     s.MchID,
-		"appid":      s.AppID,
+		"mch_id":     s.MchID(),
+		"appid":      s.AppID(),
 		"bill_type":  "MCHT",
 	}
 }
@@ -129,7 +150,7 @@ func signed(f map[string]string, key string) []byte {
 	for k, v := range f {
 		g[k] = v
 	}
-	g["sign"] = redpack.Sign(f, key)
+	g["sign"] = signFields(f, key)
 	return encodeFields(g)
 }
 
@@ -143,18 +164,7 @@ func encodeFields(f map[string]string) []byte {
 	return b.Bytes()
 }
 
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
-	return keys
-}
+func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
 
 // reply is a decoded answer.
 type reply struct {
@@ -172,9 +182,9 @@ func (r reply) code() string {
 }
 
 // post sends body to op and decodes the answer.
-func post(t *testing.T, hc *http.Client, s *Server, op string, body []byte) reply {
+func post(t *testing.T, hc *http.Client, s *Server, op Endpoint, body []byte) reply {
 	t.Helper()
-	res, err := hc.Post(s.URL+pathPrefix+op, "text/xml", bytes.NewReader(body))
+	res, err := hc.Post(s.URL()+pathPrefix+string(op), "text/xml", bytes.NewReader(body))
 	if err != nil {
 		t.Fatalf("POST %s: %v", op, err)
 	}

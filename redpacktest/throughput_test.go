@@ -16,7 +16,7 @@ import (
 // CPUs): the end-to-end figure of client plus fake over loopback mutual TLS.
 // It reports sends/s besides ns/op.
 func BenchmarkFakeThroughput(b *testing.B) {
-	s := NewServer(WithRateLimit(0), WithBalance(1<<60), WithMerchantDailyLimit(1<<60),
+	s := NewServer(WithFreqLimit(0), WithBalance(1<<60), WithMerchantDailyLimit(1<<60),
 		WithUserDailyLimits(1<<30, 1<<60))
 	defer s.Close()
 	c := s.NewClient()
@@ -64,7 +64,7 @@ func TestClientRateLimitAvoidsFreqLimit(t *testing.T) {
 	}
 	t.Run("without the option", func(t *testing.T) {
 		t.Parallel()
-		s := newTestServer(t, WithRateLimit(4))
+		s := newTestServer(t, WithFreqLimit(4))
 		c := newTestClient(t, s, oneAttempt)
 		if got := burst(t, s, c, 8); got == 0 {
 			t.Errorf("a burst of 8 against a limit of 4/s met no FREQ_LIMIT; the control case proves nothing")
@@ -72,7 +72,7 @@ func TestClientRateLimitAvoidsFreqLimit(t *testing.T) {
 	})
 	t.Run("with WithRateLimit", func(t *testing.T) {
 		t.Parallel()
-		s := newTestServer(t, WithRateLimit(4))
+		s := newTestServer(t, WithFreqLimit(4))
 		c := newTestClient(t, s, oneAttempt, redpack.WithRateLimit(3, 1))
 		if got := burst(t, s, c, 6); got != 0 {
 			t.Errorf("%d FREQ_LIMIT answers through a client limited to 3/s against a fake allowing 4/s", got)

@@ -50,7 +50,7 @@ func runFake(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *balance >= 0 {
 		opts = append(opts, redpacktest.WithBalance(*balance))
 	}
-	s, err := startFake(opts)
+	s, err := redpacktest.New(opts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "redpack fake: %v\n", err)
 		return exitInternal
@@ -61,8 +61,8 @@ func runFake(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "redpack fake: %v\n", err)
 		return exitInternal
 	}
-	fmt.Fprintln(stdout, s.URL)
-	fmt.Fprintf(stderr, "redpack fake: fake WeChat Pay server on %s (merchant %s, appid %s, mini-program appid %s); no money moves\n", s.URL, s.MchID, s.AppID, s.MiniAppID)
+	fmt.Fprintln(stdout, s.URL())
+	fmt.Fprintf(stderr, "redpack fake: fake WeChat Pay server on %s (merchant %s, appid %s, mini-program appid %s); no money moves\n", s.URL(), s.MchID(), s.AppID(), s.MiniAppID())
 	fmt.Fprintf(stderr, "redpack fake: environment in %s; use it with: . %s\n", envPath, shellQuote(envPath))
 	fmt.Fprintln(stderr, "redpack fake: stop with Ctrl-C (SIGINT) or SIGTERM")
 	<-ctx.Done()
@@ -78,16 +78,6 @@ func isLoopbackHost(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-// startFake starts the server, turning its setup panic into an error.
-func startFake(opts []redpacktest.Option) (s *redpacktest.Server, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("cannot start the fake server: %v", r)
-		}
-	}()
-	return redpacktest.NewServer(opts...), nil
 }
 
 // writeFakeFiles writes the fake server's certificates and redpack.env into
@@ -123,12 +113,12 @@ func writeFakeFiles(dir string, s *redpacktest.Server) (string, error) {
 	b.WriteString("# Use it with: . " + shellQuote(filepath.Join(dir, fileEnv)) + "\n")
 	b.WriteString("unset " + envCertPEM + " " + envKeyPEM + " " + envCertP12Pass + " " + envAPIKeyFile + "\n")
 	for _, kv := range [][2]string{
-		{envMchID, s.MchID},
-		{envAppID, s.AppID},
-		{envMiniAppID, s.MiniAppID},
-		{envAPIKey, s.APIKey},
+		{envMchID, s.MchID()},
+		{envAppID, s.AppID()},
+		{envMiniAppID, s.MiniAppID()},
+		{envAPIKey, s.APIKey()},
 		{envCertP12, filepath.Join(dir, fileP12)},
-		{envBaseURL, s.URL},
+		{envBaseURL, s.URL()},
 		{envCA, filepath.Join(dir, fileCA)},
 	} {
 		b.WriteString("export " + kv[0] + "=" + shellQuote(kv[1]) + "\n")

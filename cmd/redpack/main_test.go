@@ -128,6 +128,16 @@ func sendArgs(billNo string, extra ...string) []string {
 	return append(a, extra...)
 }
 
+// inject makes the next n requests to any endpoint get a.
+func inject(t *testing.T, s *redpacktest.Server, a redpacktest.Answer, n int) {
+	t.Helper()
+	if err := s.Inject(redpacktest.AnyEndpoint, a, n); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func systemError() redpacktest.Answer { return redpacktest.ResultFail("SYSTEMERROR") }
+
 func wantCode(t *testing.T, r result, code int) {
 	t.Helper()
 	if r.code != code {
@@ -163,7 +173,7 @@ func TestSendNormalJSON(t *testing.T) {
 	}
 	// A generated bill number is the merchant's and is the one paid.
 	p, ok := s.Packet(out.BillNo)
-	if !ok || p.SendListID != out.SendListID || !strings.HasPrefix(out.BillNo, s.MchID) {
+	if !ok || p.SendListID != out.SendListID || !strings.HasPrefix(out.BillNo, s.MchID()) {
 		t.Errorf("ledger %+v %v for %q", p, ok, out.BillNo)
 	}
 	reqs := s.Requests()
@@ -196,11 +206,11 @@ func TestSendMini(t *testing.T) {
 	wantCode(t, r, exitOK)
 	out := decode[sendOutput](t, r)
 	p, ok := s.Packet("MINI1")
-	if !ok || p.Kind != redpacktest.KindMini || p.AppID != s.MiniAppID || out.Package == "" || out.Package != p.Package {
+	if !ok || p.Kind != redpacktest.KindMini || p.AppID != s.MiniAppID() || out.Package == "" || out.Package != p.Package {
 		t.Fatalf("ledger %+v %v; output %+v", p, ok, out)
 	}
 	b := out.BizRedPacket
-	if b == nil || b.SignType != "MD5" || b.PaySign != paySign(s.MiniAppID, s.APIKey, *b) || b.TimeStamp == "" ||
+	if b == nil || b.SignType != "MD5" || b.PaySign != paySign(s.MiniAppID(), s.APIKey(), *b) || b.TimeStamp == "" ||
 		strings.ContainsAny(b.Package, "=&") {
 		t.Errorf("biz_red_packet %+v", b)
 	}
@@ -312,7 +322,7 @@ func TestResolve(t *testing.T) {
 	t.Run("pending then settled", func(t *testing.T) {
 		t.Parallel()
 		s, e := newFake(t, redpacktest.WithProcessingDelay(100*time.Millisecond))
-		s.Inject(redpacktest.FaultProcessing, 1)
+		inject(t, s, redpacktest.Processing(), 1)
 		r := runCmd(t, e, sendArgs("R1", "-json")...)
 		wantCode(t, r, exitUnknown)
 		if out := decode[sendOutput](t, r); out.Outcome != "PENDING" || out.BillNo != "R1" || !strings.Contains(out.Next, "redpack resolve R1") {
@@ -327,7 +337,7 @@ func TestResolve(t *testing.T) {
 	t.Run("timeout", func(t *testing.T) {
 		t.Parallel()
 		s, e := newFake(t, redpacktest.WithProcessingDelay(time.Hour))
-		s.Inject(redpacktest.FaultProcessing, 1)
+		inject(t, s, redpacktest.Processing(), 1)
 		wantCode(t, runCmd(t, e, sendArgs("R2")...), exitUnknown)
 		r := runCmd(t, e, "resolve", "-timeout", "150ms", "-retry-delay", "20ms", "R2")
 		wantCode(t, r, exitUnknown)
@@ -340,7 +350,7 @@ func TestResolve(t *testing.T) {
 func TestPaySign(t *testing.T) {
 	t.Parallel()
 	s, e := newFake(t)
-	pkg := "sendid=abc&ver=8&sign=def&mchid=" + s.MchID + "&appid=" + s.MiniAppID
+	pkg := "sendid=abc&ver=8&sign=def&mchid=" + s.MchID() + "&appid=" + s.MiniAppID()
 	r := runCmd(t, e, "paysign", "-package", pkg, "-json")
 	wantCode(t, r, exitOK)
 	var raw map[string]string
@@ -351,20 +361,20 @@ func TestPaySign(t *testing.T) {
 		t.Errorf("want exactly timeStamp, nonceStr, package, signType, paySign: %v", raw)
 	}
 	b := redpack.BizRedPacket{TimeStamp: raw["timeStamp"], NonceStr: raw["nonceStr"], Package: raw["package"], SignType: raw["signType"], PaySign: raw["paySign"]}
-	if b.SignType != "MD5" || b.PaySign != paySign(s.MiniAppID, s.APIKey, b) || !strings.Contains(b.Package, "%26") {
+	if b.SignType != "MD5" || b.PaySign != paySign(s.MiniAppID(), s.APIKey(), b) || !strings.Contains(b.Package, "%26") {
 		t.Errorf("parameters %+v", b)
 	}
 	// An explicit appid is signed instead.
 	r = runCmd(t, e, "paysign", "-package", pkg, "-json", "-mini-appid", "wxother0000000001")
 	wantCode(t, r, exitOK)
 	b = decode[redpack.BizRedPacket](t, r)
-	if b.PaySign != paySign("wxother0000000001", s.APIKey, b) {
+	if b.PaySign != paySign("wxother0000000001", s.APIKey(), b) {
 		t.Errorf("-mini-appid not used: %+v", b)
 	}
 
 	r = runCmd(t, e, "paysign", "-package", pkg)
 	wantCode(t, r, exitOK)
-	if !strings.Contains(r.stdout, "paySign") || !strings.Contains(r.stdout, s.MiniAppID) {
+	if !strings.Contains(r.stdout, "paySign") || !strings.Contains(r.stdout, s.MiniAppID()) {
 		t.Errorf("human output\n%s", r)
 	}
 
@@ -394,7 +404,7 @@ func TestExitCodes(t *testing.T) {
 	tests := []struct {
 		name    string
 		opts    []redpacktest.Option
-		fault   redpacktest.Fault
+		fault   func() redpacktest.Answer
 		env     []string
 		bill    string
 		extra   []string
@@ -405,9 +415,9 @@ func TestExitCodes(t *testing.T) {
 		{name: "ok", bill: "E0", code: 0, outcome: "OK"},
 		{name: "final NOTENOUGH", opts: []redpacktest.Option{redpacktest.WithBalance(50)}, bill: "E1", code: 1, outcome: "FINAL", errCode: "NOTENOUGH"},
 		{name: "rejected SIGN_ERROR", env: []string{envAPIKey + "=WrongKey0123456789abcdefghijklmn"}, bill: "E2", code: 1, outcome: "REJECTED", errCode: "SIGN_ERROR"},
-		{name: "unknown pay then drop", fault: redpacktest.FaultPayThenDrop, bill: "E3", extra: retry, code: 3, outcome: "UNKNOWN"},
-		{name: "unknown SYSTEMERROR", fault: redpacktest.FaultSystemError, bill: "E4", extra: retry, code: 3, outcome: "UNKNOWN", errCode: "SYSTEMERROR"},
-		{name: "pending", fault: redpacktest.FaultProcessing, bill: "E5", code: 3, outcome: "PENDING", errCode: "PROCESSING"},
+		{name: "unknown pay then drop", fault: redpacktest.PayThenDrop, bill: "E3", extra: retry, code: 3, outcome: "UNKNOWN"},
+		{name: "unknown SYSTEMERROR", fault: systemError, bill: "E4", extra: retry, code: 3, outcome: "UNKNOWN", errCode: "SYSTEMERROR"},
+		{name: "pending", fault: redpacktest.Processing, bill: "E5", code: 3, outcome: "PENDING", errCode: "PROCESSING"},
 		{name: "not sent", env: []string{"closed"}, bill: "E6", extra: retry, code: 4, outcome: "NOT_SENT"},
 		{name: "validation", bill: "E7", extra: []string{"-amount", "1"}, code: 2, outcome: "REJECTED"},
 	}
@@ -415,8 +425,8 @@ func TestExitCodes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			s, e := newFake(t, tt.opts...)
-			if tt.fault != 0 {
-				s.Inject(tt.fault, 10)
+			if tt.fault != nil {
+				inject(t, s, tt.fault(), 10)
 			}
 			for _, kv := range tt.env {
 				if kv == "closed" {
@@ -456,7 +466,7 @@ func TestExitCodes(t *testing.T) {
 func TestUnknownThenResolve(t *testing.T) {
 	t.Parallel()
 	s, e := newFake(t)
-	s.Inject(redpacktest.FaultPayThenDrop, 10)
+	inject(t, s, redpacktest.PayThenDrop(), 10)
 	r := runCmd(t, e, sendArgs("U1", "-attempts", "3", "-retry-delay", "1ms")...)
 	wantCode(t, r, exitUnknown)
 	if !strings.Contains(r.stdout, "OUTCOME UNKNOWN") || !strings.Contains(r.stdout, "redpack resolve U1") {
@@ -466,7 +476,7 @@ func TestUnknownThenResolve(t *testing.T) {
 	if paid != 100 {
 		t.Fatalf("paid %d, want 100 (once, whatever the attempts)", paid)
 	}
-	s.ClearFaults()
+	s.ClearInjections()
 	r = runCmd(t, e, "resolve", "U1", "-json")
 	wantCode(t, r, exitOK)
 	if out := decode[recordOutput](t, r); out.Record.Status != "SENT" {
@@ -599,9 +609,9 @@ func TestAPIKeyNeverPrinted(t *testing.T) {
 	do(2, e, "query", "K1", "--api-key="+markerKey)
 	do(2, e.with(envAPIKey+"="+markerKey[:31]), sendArgs("K5")...)
 	do(2, e.with(envCertP12Pass+"="+markerKey), sendArgs("K6")...)
-	s.Inject(redpacktest.FaultPayThenDrop, 10)
+	inject(t, s, redpacktest.PayThenDrop(), 10)
 	do(3, e, sendArgs("K7", "-attempts", "2", "-retry-delay", "1ms", "-json")...)
-	s.ClearFaults()
+	s.ClearInjections()
 	do(1, e.with(envAPIKey+"=WrongKey0123456789abcdefghijklmn"), sendArgs("K8")...)
 	for _, r := range runs {
 		if strings.Contains(r.stdout+r.stderr, markerKey) || strings.Contains(r.stdout+r.stderr, markerKey[:31]) {
@@ -621,11 +631,11 @@ func TestPEMConfig(t *testing.T) {
 	wantCode(t, runCmd(t, pem, sendArgs("PEM1")...), exitOK)
 	// Flags instead of the environment.
 	flags := e.with(envCertP12+"=", envMchID+"=", envBaseURL+"=", envCA+"=")
-	wantCode(t, runCmd(t, flags, "query", "PEM1", "-mch-id", s.MchID, "-base-url", s.URL, "-ca", e[envCA],
+	wantCode(t, runCmd(t, flags, "query", "PEM1", "-mch-id", s.MchID(), "-base-url", s.URL(), "-ca", e[envCA],
 		"-cert-pem", filepath.Join(dir, fileCertPEM), "-key-pem", filepath.Join(dir, fileKeyPEM)), exitOK)
 	// An explicit PKCS#12 password: the right one works, a wrong one is a
 	// configuration error.
-	wantCode(t, runCmd(t, e.with(envCertP12Pass+"="+s.MchID), "query", "PEM1"), exitOK)
+	wantCode(t, runCmd(t, e.with(envCertP12Pass+"="+s.MchID()), "query", "PEM1"), exitOK)
 	r := runCmd(t, e.with(envCertP12Pass+"=wrong"), "query", "PEM1")
 	wantCode(t, r, exitUsage)
 	if !strings.Contains(r.stderr, "password") {
@@ -651,8 +661,8 @@ func TestFakeFiles(t *testing.T) {
 			t.Errorf("%s: mode %v, want %v", name, fi.Mode().Perm(), perm)
 		}
 	}
-	wantEnv := env{envMchID: s.MchID, envAppID: s.AppID, envMiniAppID: s.MiniAppID, envAPIKey: s.APIKey,
-		envCertP12: filepath.Join(dir, fileP12), envBaseURL: s.URL, envCA: filepath.Join(dir, fileCA)}
+	wantEnv := env{envMchID: s.MchID(), envAppID: s.AppID(), envMiniAppID: s.MiniAppID(), envAPIKey: s.APIKey(),
+		envCertP12: filepath.Join(dir, fileP12), envBaseURL: s.URL(), envCA: filepath.Join(dir, fileCA)}
 	for k, v := range wantEnv {
 		if e[k] != v {
 			t.Errorf("%s=%q, want %q", k, e[k], v)
@@ -839,7 +849,7 @@ func TestNodeID(t *testing.T) {
 		wantCode(t, r, exitOK)
 		out := decode[sendOutput](t, r)
 		// mch_id + yyyymmdd + NN + 8 digits
-		if got := out.BillNo[len(s.MchID)+8 : len(s.MchID)+10]; got != tc.node {
+		if got := out.BillNo[len(s.MchID())+8 : len(s.MchID())+10]; got != tc.node {
 			t.Errorf("bill number %s has node %s, want %s", out.BillNo, got, tc.node)
 		}
 	}

@@ -57,7 +57,9 @@ func run(ctx context.Context, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "mode: fake (in-process redpacktest server), no money moves\n")
 
 	fmt.Fprintf(stdout, "step 1: send bill %s; the server pays, then drops the connection on every attempt\n", req.BillNo)
-	s.Inject(redpacktest.FaultPayThenDrop, 10)
+	if err := s.Inject(redpacktest.EndpointSend, redpacktest.PayThenDrop(), 10); err != nil {
+		return err
+	}
 	_, err := client.Send(ctx, req)
 	var unknown *redpack.UnknownOutcomeError
 	if !errors.As(err, &unknown) {
@@ -69,7 +71,7 @@ func run(ctx context.Context, stdout io.Writer) error {
 	ledger()
 
 	fmt.Fprintln(stdout, "step 2: the network recovers; resolve the bill number by query")
-	s.ClearFaults()
+	s.ClearInjections()
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	rec, err := client.Resolve(rctx, unknown.BillNo)
 	cancel()

@@ -45,11 +45,11 @@ func liveEnv(t *testing.T, s *redpacktest.Server) map[string]string {
 		t.Fatal(err)
 	}
 	return map[string]string{
-		"REDPACK_MCH_ID":   s.MchID,
-		"REDPACK_APP_ID":   s.AppID,
-		"REDPACK_API_KEY":  s.APIKey,
+		"REDPACK_MCH_ID":   s.MchID(),
+		"REDPACK_APP_ID":   s.AppID(),
+		"REDPACK_API_KEY":  s.APIKey(),
 		"REDPACK_CERT_P12": p12,
-		"REDPACK_BASE_URL": s.URL,
+		"REDPACK_BASE_URL": s.URL(),
 		"REDPACK_CA":       ca,
 		"REDPACK_OPENID":   "oLiveUser0001",
 		"REDPACK_AMOUNT":   "188",
@@ -67,7 +67,7 @@ func TestRunLive(t *testing.T) {
 	}
 	got := out.String()
 	for _, want := range []string{
-		"mode: live (REDPACK_* variables set): merchant " + s.MchID + " at " + s.URL,
+		"mode: live (REDPACK_* variables set): merchant " + s.MchID() + " at " + s.URL(),
 		"fen to oLiveUser0001\n",
 		"status SENT (OK), 188 fen",
 	} {
@@ -78,7 +78,7 @@ func TestRunLive(t *testing.T) {
 	if strings.Contains(got, "receiver:") || strings.Contains(got, "simulated") {
 		t.Errorf("live mode played the user\n%s", got)
 	}
-	if strings.Contains(got, s.APIKey) {
+	if strings.Contains(got, s.APIKey()) {
 		t.Error("API key printed")
 	}
 	if ps := s.Packets(); len(ps) != 1 || ps[0].Amount != 188 || ps[0].OpenID != "oLiveUser0001" {
