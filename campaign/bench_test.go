@@ -23,7 +23,7 @@ func BenchmarkRun(b *testing.B) {
 				}
 				db := openTest(b, kind)
 				ctx := context.Background()
-				srv := redpacktest.NewServer(redpacktest.WithRateLimit(0), redpacktest.WithUserDailyLimits(0, 0))
+				srv := redpacktest.NewServer(redpacktest.WithFreqLimit(0), redpacktest.WithUserDailyLimits(0, 0))
 				defer srv.Close()
 				n := max(b.N, 100)
 				opts := basePlan("b")

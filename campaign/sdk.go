@@ -8,7 +8,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-		"unicode"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/redpack-go/redpack"

@@ -55,7 +55,7 @@ func waitFor(t *testing.T, d time.Duration, cond func() bool, what string) {
 // cleanly (exit 3, no attempt left without its answer); an operator pause
 // stops sending without exiting, resume goes on; run again finishes.
 func TestCampaignRunLockSignalPause(t *testing.T) {
-	srv, e := newFake(t, redpacktest.WithRateLimit(0))
+	srv, e := newFake(t, redpacktest.WithFreqLimit(0))
 	db := filepath.Join(t.TempDir(), "c.db")
 	planSmall(t, e, db, 200)
 	args := []string{"-db", db, "-id", "c", "-rate", "20", "-backoff", "50ms"}

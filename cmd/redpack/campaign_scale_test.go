@@ -24,7 +24,7 @@ func TestCampaignScalePostgres(t *testing.T) {
 	for _, n := range []int{1, 2, 3} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			dsn := pgDSN(t)
-			srv, e := newFake(t, redpacktest.WithRateLimit(0), redpacktest.WithUserDailyLimits(0, 0))
+			srv, e := newFake(t, redpacktest.WithFreqLimit(0), redpacktest.WithUserDailyLimits(0, 0))
 			var b strings.Builder
 			b.WriteString("key,openid,amount\n")
 			for i := range rows {

@@ -135,11 +135,8 @@ type soakConfig struct {
 // any one-second window at the fake, sending resumed within 5 s of every
 // restart.
 func soak(t *testing.T, cfg soakConfig) {
-	srv, e := newFake(t, redpacktest.WithRateLimit(cfg.rate*3), redpacktest.WithSlowDelay(300*time.Millisecond),
-		redpacktest.WithProcessingDelay(300*time.Millisecond), redpacktest.WithUserDailyLimits(1, 100000), redpacktest.WithSeed(7))
-	for _, f := range redpacktest.Faults {
-		srv.InjectRandom(f, 0.03)
-	}
+	srv, e := newFake(t, redpacktest.WithFreqLimit(cfg.rate*3), redpacktest.WithProcessingDelay(300*time.Millisecond), redpacktest.WithUserDailyLimits(1, 100000), redpacktest.WithSeed(7))
+	injectFaults(t, srv, 0.03, 300*time.Millisecond)
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.csv")
 	var b strings.Builder
@@ -216,12 +213,8 @@ func soak(t *testing.T, cfg soakConfig) {
 	require.Len(t, recs, cfg.rows)
 
 	packets := map[string]redpacktest.Packet{}
-	paidByOpenIDAmount := 0
 	for _, p := range srv.Packets() {
 		packets[p.BillNo] = p
-		if p.Status.Outcome() == 0 { // OutcomeOK
-			paidByOpenIDAmount++
-		}
 	}
 	var paid, failed int
 	var paidFen int64
@@ -266,7 +259,7 @@ func soak(t *testing.T, cfg soakConfig) {
 	// Rate at the fake, every sliding one-second window.
 	var times []time.Time
 	for _, q := range srv.Requests() {
-		if q.Op != "" {
+		if q.Endpoint != "" {
 			times = append(times, q.Time)
 		}
 	}
@@ -331,4 +324,17 @@ func TestCampaignSoakPostgres(t *testing.T) {
 	soakEnabled(t)
 	dsn := pgDSN(t)
 	soak(t, soakConfig{dsn: dsn, rows: 10000, rate: 200, workers: 3, kills: 1, late: true, concurrency: 16})
+}
+
+// injectFaults makes each of the seven fault kinds (system error,
+// PROCESSING, HTML 502, slow answer, reset before work, pay then drop,
+// FREQ_LIMIT) hit each request to any endpoint with probability p: 7p in all.
+func injectFaults(t *testing.T, srv *redpacktest.Server, p float64, slow time.Duration) {
+	t.Helper()
+	for _, a := range []redpacktest.Answer{
+		redpacktest.ResultFail("SYSTEMERROR"), redpacktest.Processing(), redpacktest.HTTPStatus(502),
+		redpacktest.Process().After(slow), redpacktest.Drop(), redpacktest.PayThenDrop(), redpacktest.ResultFail("FREQ_LIMIT"),
+	} {
+		require.NoError(t, srv.InjectRandom(redpacktest.AnyEndpoint, a, p))
+	}
 }
