@@ -177,7 +177,9 @@ func campaignPlan(ctx context.Context, args []string, env func(string) string, s
 		return code
 	}
 	defer db.Close()
-	opts := campaign.PlanOptions{ID: f.id, MchID: cfg.MchID, AppID: cfg.AppID, SendName: sendName, Wishing: wishing, ActName: actName, Remark: remark, MaxTotal: maxTotal}
+	prog := newProgress(stdout, -1, "plan")
+	opts := campaign.PlanOptions{ID: f.id, MchID: cfg.MchID, AppID: cfg.AppID, SendName: sendName, Wishing: wishing, ActName: actName, Remark: remark, MaxTotal: maxTotal,
+		Progress: prog.plan}
 	sum, err := db.Plan(ctx, opts, func() (io.ReadCloser, error) { return os.Open(csvPath) })
 	if sum != nil && !asJSON {
 		printPlanSummary(stdout, sum)
@@ -259,11 +261,16 @@ func campaignRun(ctx context.Context, args []string, env func(string) string, st
 	if r == 0 {
 		r = -1
 	}
-	start := time.Now()
+	var prog *progress
+	if s, err := db.Summary(ctx, f.id); err == nil {
+		prog = newProgress(stdout, s.Rows, "run")
+	} else {
+		prog = newProgress(stdout, 0, "run")
+	}
 	res, err := db.Run(ctx, f.id, campaign.RunOptions{
 		Client: client, Rate: r, Concurrency: conc,
 		Backoff:  campaign.Backoff{First: backoff, Max: backoffMax, NotSent: min(time.Second, max(backoff, 10*time.Millisecond))},
-		Progress: func(s *campaign.Summary) { printProgress(stdout, s, start) },
+		Progress: func(s *campaign.Summary) { prog.run(s, false) },
 	})
 	switch {
 	case errors.Is(err, campaign.ErrLocked):
@@ -277,7 +284,7 @@ func campaignRun(ctx context.Context, args []string, env func(string) string, st
 		return exitCampaignError
 	}
 	if res.Summary != nil {
-		printProgress(stdout, res.Summary, start)
+		prog.run(res.Summary, true)
 	}
 	switch {
 	case res.PauseReason != "":
