@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/csv"
 	"flag"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/redpack-go/redpack/campaign"
 	"github.com/redpack-go/redpack/redpacktest"
 	"github.com/stretchr/testify/assert"
@@ -158,6 +160,7 @@ func soak(t *testing.T, cfg soakConfig) {
 		workers = append(workers, startWorker(t, e, args...))
 	}
 	var restarts []time.Time
+	var kills []kill
 	if cfg.workers == 1 {
 		for k := range cfg.kills {
 			time.Sleep(time.Duration(500+rng.IntN(2000)) * time.Millisecond)
@@ -166,6 +169,7 @@ func soak(t *testing.T, cfg soakConfig) {
 			case <-w.done:
 				t.Logf("worker ended before kill %d: exit %d", k, w.code)
 			default:
+				kills = append(kills, kill{pid: w.cmd.Process.Pid, at: time.Now()})
 				w.kill()
 			}
 			workers = append(workers, startWorker(t, e, args...))
@@ -174,6 +178,7 @@ func soak(t *testing.T, cfg soakConfig) {
 	} else {
 		time.Sleep(time.Duration(2000+rng.IntN(2000)) * time.Millisecond)
 		for k := range cfg.kills {
+			kills = append(kills, kill{pid: workers[k].cmd.Process.Pid, at: time.Now()})
 			workers[k].kill()
 			t.Logf("killed worker %d at %v", k, time.Since(start).Round(time.Millisecond))
 		}
@@ -284,6 +289,11 @@ func soak(t *testing.T, cfg soakConfig) {
 	for _, d := range resume {
 		assert.Less(t, d, 5*time.Second, "sending resumed after a restart")
 	}
+	takeover := takeoverTimes(t, cfg.dsn, kills)
+	for _, d := range takeover {
+		assert.Less(t, d, 60*time.Second, "a killed worker's in-flight rows taken over")
+	}
+	t.Logf("SOAK takeover of a killed worker's in-flight rows after: %v", takeover)
 	t.Logf("SOAK %d rows, %d workers, %d kills: %v, paid %d (%s yuan), failed %d, requests %d, max per 1s window %d (rate %d), resume after kill %v",
 		cfg.rows, cfg.workers, cfg.kills, elapsed.Round(time.Millisecond), paid, campaign.Yuan(paidFen), failed, len(times), maxWin, cfg.rate, resume)
 }
@@ -337,4 +347,42 @@ func injectFaults(t *testing.T, srv *redpacktest.Server, p float64, slow time.Du
 	} {
 		require.NoError(t, srv.InjectRandom(redpacktest.AnyEndpoint, a, p))
 	}
+}
+
+type kill struct {
+	pid int
+	at  time.Time
+}
+
+// takeoverTimes returns, for every attempt a killed worker left without an
+// answer, how long after the kill another worker claimed the row (the claim
+// closes the orphaned attempt as unknown).
+func takeoverTimes(t *testing.T, dsn string, kills []kill) []time.Duration {
+	t.Helper()
+	if len(kills) == 0 {
+		return nil
+	}
+	driver, name := "sqlite", dsn
+	if campaign.IsPostgresDSN(dsn) {
+		driver = "pgx"
+	}
+	db, err := sql.Open(driver, name)
+	require.NoError(t, err)
+	defer db.Close()
+	rows, err := db.Query(`SELECT worker, finished_at FROM redpack_attempts WHERE detail LIKE 'no answer recorded%'`)
+	require.NoError(t, err)
+	defer rows.Close()
+	var out []time.Duration
+	for rows.Next() {
+		var w string
+		var fin int64
+		require.NoError(t, rows.Scan(&w, &fin))
+		for _, k := range kills {
+			if strings.Contains(w, fmt.Sprintf("-%d-", k.pid)) {
+				out = append(out, time.UnixMicro(fin).Sub(k.at).Round(time.Millisecond))
+			}
+		}
+	}
+	require.NoError(t, rows.Err())
+	return out
 }
