@@ -128,6 +128,7 @@ type soakConfig struct {
 	kills       int // SIGKILLs (SQLite: of the only worker, restarted; Postgres: one of the workers)
 	late        bool
 	concurrency int
+	notEnough   bool // SQLite: the balance runs out once (NOTENOUGH), run again after the top-up
 }
 
 // soak plans cfg.rows rows, runs them against the fake with every fault
@@ -175,6 +176,23 @@ func soak(t *testing.T, cfg soakConfig) {
 			workers = append(workers, startWorker(t, e, args...))
 			restarts = append(restarts, time.Now())
 		}
+		if cfg.notEnough {
+			// The balance runs out: WeChat Pay answers NOTENOUGH (and
+			// pays nothing). The campaign pauses, run exits 5 with the
+			// reason; after the top-up, run again resumes.
+			time.Sleep(500 * time.Millisecond)
+			require.NoError(t, srv.Inject(redpacktest.EndpointSend, redpacktest.ResultFail("NOTENOUGH"), 3))
+			w := workers[len(workers)-1]
+			code := w.wait(t, time.Minute)
+			require.Equal(t, exitCampaignPaused, code, w.out.String())
+			require.Contains(t, w.out.String(), "paused: NOTENOUGH")
+			st := status(t, e, cfg.dsn)
+			require.NotNil(t, st.Paused)
+			require.Equal(t, "paused", st.State)
+			t.Logf("SOAK paused on NOTENOUGH with %d paid, %d failed, %d unknown, %d planned", st.Paid, st.Failed, st.Unknown, st.Planned)
+			workers = append(workers, startWorker(t, e, args...))
+			restarts = append(restarts, time.Now())
+		}
 	} else {
 		time.Sleep(time.Duration(2000+rng.IntN(2000)) * time.Millisecond)
 		for k := range cfg.kills {
@@ -197,7 +215,7 @@ func soak(t *testing.T, cfg soakConfig) {
 		default:
 		}
 		code := w.wait(t, 5*time.Minute)
-		if code < 0 {
+		if code < 0 || (code == exitCampaignPaused && cfg.notEnough && i < len(workers)-1) {
 			continue
 		}
 		require.Equal(t, 0, code, "worker %d:\n%s", i, w.out.String())
@@ -312,7 +330,7 @@ func TestCampaignSoakSQLite(t *testing.T) {
 	if *campaignLong {
 		rows = 100000
 	}
-	soak(t, soakConfig{dsn: filepath.Join(t.TempDir(), "soak.db"), rows: rows, rate: 200, workers: 1, kills: 4, concurrency: 16})
+	soak(t, soakConfig{dsn: filepath.Join(t.TempDir(), "soak.db"), rows: rows, rate: 200, workers: 1, kills: 4, concurrency: 16, notEnough: true})
 }
 
 func pgDSN(t *testing.T) string {
