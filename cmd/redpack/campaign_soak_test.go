@@ -326,7 +326,7 @@ func soakEnabled(t *testing.T) {
 
 func TestCampaignSoakSQLite(t *testing.T) {
 	soakEnabled(t)
-	rows := 1500
+	rows := 2500
 	if *campaignLong {
 		rows = 100000
 	}
