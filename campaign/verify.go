@@ -57,7 +57,7 @@ func (db *DB) Verify(ctx context.Context, id string, opts VerifyOptions) (*Verif
 		uid, _ := newUID()
 		opts.WorkerID = "verify-" + uid[:8]
 	}
-	lim := newDBLimiter(db, id, opts.Rate)
+	lim := newDBLimiter(db, id, opts.Rate, 0)
 	rows, err := db.sql.QueryContext(ctx, db.q(`SELECT seq FROM redpack_rows WHERE campaign_id = ? AND (status IN (?, ?)
 		OR (status = ? AND unknown_seen = 1 AND wx_status <> 'FAILED')) ORDER BY seq`), id, StatusPaid, StatusUnknown, StatusFailed)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -233,12 +234,13 @@ func campaignRun(ctx context.Context, args []string, env func(string) string, st
 	var f campaignFlags
 	var rate float64
 	var conc int
-	var backoff, backoffMax time.Duration
+	var backoff, backoffMax, jitter time.Duration
 	fs := newFlagSet("campaign run", "redpack campaign run -db DB -id ID [-rate N] [-concurrency N]", stderr)
 	f.registerCampaign(fs)
 	f.register(fs)
 	fs.Float64Var(&rate, "rate", campaign.DefaultRate, "requests a `second` for the whole campaign, all workers together (the merchant quota); 0 = no limit")
 	fs.IntVar(&conc, "concurrency", campaign.DefaultConcurrency, "slices this process works at once")
+	fs.DurationVar(&jitter, "rate-margin", campaign.DefaultJitter, "jitter allowance of the rate limiter: it schedules (rate-1)/(1+margin) requests a second so that no one-second window at WeChat Pay exceeds -rate")
 	fs.DurationVar(&backoff, "backoff", 2*time.Second, "first wait before re-sending or querying an unknown row; doubles")
 	fs.DurationVar(&backoffMax, "backoff-max", 20*time.Minute, "longest wait between steps of an unknown row")
 	if code, ok := parseCampaignFlags(fs, args, stderr, "run"); !ok {
@@ -268,9 +270,10 @@ func campaignRun(ctx context.Context, args []string, env func(string) string, st
 		prog = newProgress(stdout, 0, "run")
 	}
 	res, err := db.Run(ctx, f.id, campaign.RunOptions{
-		Client: client, Rate: r, Concurrency: conc,
+		Client: client, Rate: r, Concurrency: conc, Jitter: jitter,
 		Backoff:  campaign.Backoff{First: backoff, Max: backoffMax, NotSent: min(time.Second, max(backoff, 10*time.Millisecond))},
 		Progress: func(s *campaign.Summary) { prog.run(s, false) },
+		Logger:   slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	switch {
 	case errors.Is(err, campaign.ErrLocked):

@@ -33,7 +33,12 @@ func planSmall(t *testing.T, e env, db string, rows int) {
 
 func status(t *testing.T, e env, db string) statusJSON {
 	t.Helper()
-	r := runCmd(t, e, "campaign", "status", "-db", db, "-id", "c", "-json")
+	return statusOf(t, e, db, "c")
+}
+
+func statusOf(t *testing.T, e env, db, id string) statusJSON {
+	t.Helper()
+	r := runCmd(t, e, "campaign", "status", "-db", db, "-id", id, "-json")
 	require.Equal(t, 0, r.code, r.String())
 	var s statusJSON
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &s))

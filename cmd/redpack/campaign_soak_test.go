@@ -186,7 +186,7 @@ func soak(t *testing.T, cfg soakConfig) {
 			code := w.wait(t, time.Minute)
 			require.Equal(t, exitCampaignPaused, code, w.out.String())
 			require.Contains(t, w.out.String(), "paused: NOTENOUGH")
-			st := status(t, e, cfg.dsn)
+			st := statusOf(t, e, cfg.dsn, "soak")
 			require.NotNil(t, st.Paused)
 			require.Equal(t, "paused", st.State)
 			t.Logf("SOAK paused on NOTENOUGH with %d paid, %d failed, %d unknown, %d planned", st.Paid, st.Failed, st.Unknown, st.Planned)
