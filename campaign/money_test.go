@@ -178,7 +178,7 @@ func TestUnknownThenFinalNeedsVerify(t *testing.T) {
 
 			// verify records claims: RECEIVED.
 			require.NoError(t, srv.Receive(p.Row.BillNo))
-			vr, err = db.Verify(ctx, "u", VerifyOptions{Client: testClient(srv), Rate: -1})
+			_, err = db.Verify(ctx, "u", VerifyOptions{Client: testClient(srv), Rate: -1})
 			require.NoError(t, err)
 			s, err := db.Summary(ctx, "u")
 			require.NoError(t, err)

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -208,7 +207,6 @@ type runner struct {
 
 	paused   atomic.Bool // the campaign is paused (any kind)
 	stopping atomic.Bool // Run is ending: start no new request
-	stopMu   sync.Mutex
 }
 
 func (r *runner) queue() string { return "campaign_" + r.c.uid }
