@@ -128,67 +128,100 @@ func decodeXML(body []byte, withHBList bool) (*response, error) {
 		return nil, errNotXML
 	}
 	r := &response{}
+	var hblist func() error
+	if withHBList {
+		hblist = func() (err error) {
+			if r.hbinfo != nil {
+				return errors.New("hblist given twice")
+			}
+			r.hbinfo, err = dec.hblist()
+			return err
+		}
+	}
+	if r.fields, err = dec.fields("", maxFields, hblist); err != nil {
+		return nil, err
+	}
+	if err := dec.end(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// fields reads the children of the element just started, up to its end, as
+// fields: at most max, none twice; a child with children of its own is
+// skipped, except <hblist> when hblist is given. in names the element in
+// messages ("" for the root).
+func (d *decoder) fields(in string, max int, hblist func() error) (params, error) {
+	var f params
 	for {
-		tok, err := dec.token()
+		tok, err := d.token()
 		if err != nil {
 			return nil, err
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			if withHBList && t.Name.Local == "hblist" && r.hbinfo == nil {
-				if r.hbinfo, err = dec.hblist(); err != nil {
+			if hblist != nil && t.Name.Local == "hblist" {
+				if err := hblist(); err != nil {
 					return nil, err
 				}
 				continue
 			}
-			v, nested, err := dec.text()
+			v, nested, err := d.text()
 			if err != nil {
 				return nil, err
 			}
 			if nested {
 				continue // not a field: skipped
 			}
-			if r.fields.has(t.Name.Local) {
-				return nil, errors.New("field " + strconv.Quote(t.Name.Local) + " given twice")
+			if f.has(t.Name.Local) {
+				return nil, errors.New(in + "field " + strconv.Quote(t.Name.Local) + " given twice")
 			}
-			if len(r.fields) == maxFields {
-				return nil, errors.New("more than " + strconv.Itoa(maxFields) + " fields")
+			if len(f) == max {
+				return nil, errors.New("more than " + strconv.Itoa(max) + " " + in + "fields")
 			}
-			r.fields = append(r.fields, param{t.Name.Local, v})
+			f = append(f, param{t.Name.Local, v})
 		case xml.EndElement:
-			if err := dec.end(); err != nil {
-				return nil, err
-			}
-			return r, nil
+			return f, nil
 		}
 	}
 }
 
-// decoder wraps xml.Decoder with the depth and element bounds.
+// decoder wraps xml.Decoder with the depth and element bounds. It reads
+// with RawToken, which skips encoding/xml's name-space bookkeeping (WeChat
+// Pay answers have no name spaces), and checks that every end tag matches its
+// start itself.
 type decoder struct {
 	d      *xml.Decoder
+	stack  [maxDepth]string // open elements' local names
 	depth  int
 	budget int // elements still allowed
 }
 
 func (d *decoder) token() (xml.Token, error) {
-	tok, err := d.d.Token()
+	tok, err := d.d.RawToken()
 	if err == io.EOF {
-		return nil, errors.New("truncated XML")
+		if d.depth > 0 {
+			return nil, errors.New("truncated XML")
+		}
+		return nil, err
 	}
 	if err != nil {
 		return nil, err
 	}
-	switch tok.(type) {
+	switch t := tok.(type) {
 	case xml.StartElement:
-		d.depth++
 		if d.budget--; d.budget < 0 {
 			return nil, errors.New("too many elements")
 		}
-		if d.depth > maxDepth {
+		if d.depth == maxDepth {
 			return nil, errors.New("nested deeper than " + strconv.Itoa(maxDepth))
 		}
+		d.stack[d.depth] = t.Name.Local
+		d.depth++
 	case xml.EndElement:
+		if d.depth == 0 || d.stack[d.depth-1] != t.Name.Local {
+			return nil, errors.New("malformed XML: unexpected end element </" + t.Name.Local + ">")
+		}
 		d.depth--
 	}
 	return tok, nil
@@ -216,7 +249,7 @@ func (d *decoder) start() (xml.StartElement, error) {
 // instructions follows the root.
 func (d *decoder) end() error {
 	for {
-		tok, err := d.d.Token()
+		tok, err := d.token()
 		if err == io.EOF {
 			return nil
 		}
@@ -239,7 +272,10 @@ func (d *decoder) end() error {
 // including its end. nested is true when the element had child elements;
 // they are skipped (within the bounds).
 func (d *decoder) text() (text string, nested bool, err error) {
-	var b []byte
+	var (
+		b     []byte // when the text comes in several pieces
+		parts int
+	)
 	for level := 0; ; {
 		tok, err := d.token()
 		if err != nil {
@@ -247,7 +283,15 @@ func (d *decoder) text() (text string, nested bool, err error) {
 		}
 		switch t := tok.(type) {
 		case xml.CharData:
-			if level == 0 {
+			if level > 0 {
+				break
+			}
+			switch parts++; parts {
+			case 1:
+				text = string(t) // the usual case: one allocation
+			case 2:
+				b = append([]byte(text), t...)
+			default:
 				b = append(b, t...)
 			}
 		case xml.StartElement:
@@ -255,7 +299,10 @@ func (d *decoder) text() (text string, nested bool, err error) {
 			level++
 		case xml.EndElement:
 			if level == 0 {
-				return string(b), nested, nil
+				if parts > 1 {
+					text = string(b)
+				}
+				return text, nested, nil
 			}
 			level--
 		}
@@ -282,42 +329,13 @@ func (d *decoder) hblist() ([]params, error) {
 			if len(list) == maxHBInfo {
 				return nil, errors.New("more than " + strconv.Itoa(maxHBInfo) + " hbinfo entries")
 			}
-			info, err := d.hbinfo()
+			info, err := d.fields("hbinfo ", maxHBInfoFields, nil)
 			if err != nil {
 				return nil, err
 			}
 			list = append(list, info)
 		case xml.EndElement:
 			return list, nil
-		}
-	}
-}
-
-func (d *decoder) hbinfo() (params, error) {
-	var info params
-	for {
-		tok, err := d.token()
-		if err != nil {
-			return nil, err
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			v, nested, err := d.text()
-			if err != nil {
-				return nil, err
-			}
-			if nested {
-				continue
-			}
-			if info.has(t.Name.Local) {
-				return nil, errors.New("hbinfo field " + strconv.Quote(t.Name.Local) + " given twice")
-			}
-			if len(info) == maxHBInfoFields {
-				return nil, errors.New("more than " + strconv.Itoa(maxHBInfoFields) + " fields in an hbinfo")
-			}
-			info = append(info, param{t.Name.Local, v})
-		case xml.EndElement:
-			return info, nil
 		}
 	}
 }

@@ -102,7 +102,7 @@ func ExampleOutcomeOf_settle() {
 	report(ctx, client, req, res, err)
 
 	// The server pays, then the connection drops before the answer, twice.
-	srv.Inject(redpacktest.FaultPayThenDrop, 2)
+	srv.Inject(redpacktest.EndpointSend, redpacktest.PayThenDrop(), 2)
 	req = request("SETTLEEXAMPLE2", 100)
 	res, err = client.Send(ctx, req)
 	report(ctx, client, req, res, err)
@@ -225,7 +225,7 @@ func ExampleClient_Resolve() {
 	ctx := context.Background()
 
 	// The server pays, then the connection drops before the answer.
-	s.Inject(redpacktest.FaultPayThenDrop, 2)
+	s.Inject(redpacktest.EndpointSend, redpacktest.PayThenDrop(), 2)
 	req := request("RESOLVEEXAMPLE1", 100)
 	_, err := client.Send(ctx, req)
 	fmt.Println("send:", redpack.OutcomeOf(err))
@@ -252,7 +252,7 @@ func ExampleClient_SendMiniProgram() {
 	defer s.Close()
 	// A mini-program red packet goes out under the mini-program's appid.
 	cfg := s.Config()
-	cfg.AppID = s.MiniAppID
+	cfg.AppID = s.MiniAppID()
 	client, err := redpack.NewClient(cfg)
 	if err != nil {
 		fmt.Println(err)
@@ -329,12 +329,12 @@ func ExampleOutcomeOf() {
 	_, err = badClient.Send(ctx, request("OUTCOME4", 100))
 	show("wrong key", err)
 
-	s.Inject(redpacktest.FaultPayThenDrop, 2)
+	s.Inject(redpacktest.EndpointSend, redpacktest.PayThenDrop(), 2)
 	_, err = client.Send(ctx, request("OUTCOME5", 100))
 	show("answer lost", err)
 	fmt.Println("  query or resend OUTCOME5:", errors.Is(err, redpack.ErrOutcomeUnknown))
 
-	s.Inject(redpacktest.FaultProcessing, 1)
+	s.Inject(redpacktest.EndpointSend, redpacktest.Processing(), 1)
 	_, err = client.Send(ctx, request("OUTCOME6", 100))
 	show("processing", err)
 

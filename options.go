@@ -27,7 +27,7 @@ type options struct {
 	maxConns    int
 	limiter     *rate.Limiter
 	concurrency int
-	proxy       *url.URL // tests: a proxy instead of the environment's
+	proxy       *url.URL // WithProxy: instead of the environment's
 	wrap        func(http.RoundTripper) http.RoundTripper
 }
 
@@ -214,6 +214,20 @@ func WithTransportWrapper(wrap func(http.RoundTripper) http.RoundTripper) Option
 			return errors.New("redpack: WithTransportWrapper: nil function")
 		}
 		o.wrap = wrap
+		return nil
+	}
+}
+
+// WithProxy sends every request through proxy (http or https scheme)
+// instead of the proxy the environment names (HTTPS_PROXY, NO_PROXY). The
+// merchant certificate is offered to the API host only, never to an https
+// proxy.
+func WithProxy(proxy *url.URL) Option {
+	return func(o *options) error {
+		if proxy == nil || (proxy.Scheme != "http" && proxy.Scheme != "https") || proxy.Host == "" {
+			return errors.New("redpack: WithProxy: need an http or https proxy URL")
+		}
+		o.proxy = proxy
 		return nil
 	}
 }

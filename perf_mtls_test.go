@@ -5,76 +5,13 @@ import (
 	"context"
 	"crypto/tls"
 	"io"
-	"log"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 )
-
-// minimalAnswer is a success without echo fields: the smallest answer the
-// client accepts, so that the server's own work stays out of the figures.
-var minimalAnswer = []byte(`<xml><return_code><![CDATA[SUCCESS]]></return_code><result_code><![CDATA[SUCCESS]]></result_code><send_listid><![CDATA[1000041701202004173001723769407]]></send_listid><total_amount>100</total_amount></xml>`)
-
-// minimalServer is a mutual-TLS server that drains the request and answers
-// minimalAnswer; it counts completed TLS handshakes, ClientHello messages (a
-// TLS 1.3 HelloRetryRequest makes two for one handshake) and closed
-// connections.
-type minimalServer struct {
-	*httptest.Server
-	handshakes  atomic.Int64
-	hellos      atomic.Int64
-	closed      atomic.Int64
-	delay       time.Duration // set before the first request
-	inFlight    atomic.Int64
-	maxInFlight atomic.Int64
-}
-
-// benchBillNo is the bill number of the benchmarks' sends.
-const benchBillNo = "1900000109202602030100000009"
-
-func newMinimalServer(tb testing.TB) *minimalServer {
-	tb.Helper()
-	p := sharedPKI(tb)
-	s := &minimalServer{}
-	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := s.inFlight.Add(1)
-		defer s.inFlight.Add(-1)
-		for m := s.maxInFlight.Load(); n > m && !s.maxInFlight.CompareAndSwap(m, n); m = s.maxInFlight.Load() {
-		}
-		io.Copy(io.Discard, r.Body)
-		if s.delay > 0 {
-			time.Sleep(s.delay)
-		}
-		w.Write(minimalAnswer)
-	}))
-	s.Config.ErrorLog = log.New(io.Discard, "", 0)
-	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
-		if st == http.StateClosed || st == http.StateHijacked {
-			s.closed.Add(1)
-		}
-	}
-	s.TLS = &tls.Config{
-		Certificates: []tls.Certificate{p.server.TLS()},
-		ClientAuth:   tls.RequireAndVerifyClientCert,
-		ClientCAs:    p.ca.Pool(),
-		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
-			s.hellos.Add(1)
-			return nil, nil
-		},
-		VerifyConnection: func(tls.ConnectionState) error {
-			s.handshakes.Add(1)
-			return nil
-		},
-	}
-	s.StartTLS()
-	tb.Cleanup(s.Close)
-	return s
-}
 
 // baselineClient is a bare net/http client with the same certificate, pool
 // size and TLS floor as a redpack Client: what the wire costs without the SDK.
@@ -102,7 +39,7 @@ func TestConnectionReuseAndNoLeak(t *testing.T) {
 	srv := newMinimalServer(t)
 	const pool = 8
 	// One attempt: a silently retried failure would hide a broken connection.
-	c := newClientFor(t, testConfig(t, &testServer{Server: srv.Server}), WithMaxConns(pool),
+	c := newClientFor(t, mtlsConfig(t, srv.URL), WithMaxConns(pool),
 		WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
 	const sends, workers = 10_000, 32
 	var next atomic.Int64
@@ -159,7 +96,7 @@ func TestMaxConcurrentCapsInFlight(t *testing.T) {
 	run := func(opts ...Option) int64 {
 		srv := newMinimalServer(t)
 		srv.delay = 20 * time.Millisecond
-		c := newClientFor(t, testConfig(t, &testServer{Server: srv.Server}), opts...)
+		c := newClientFor(t, mtlsConfig(t, srv.URL), opts...)
 		var wg sync.WaitGroup
 		for range 12 {
 			wg.Go(func() {
@@ -191,7 +128,7 @@ func TestMaxConcurrentCapsInFlight(t *testing.T) {
 //     target.
 func BenchmarkSendVsBaseline(b *testing.B) {
 	srv := newMinimalServer(b)
-	c := newClientFor(b, testConfig(b, &testServer{Server: srv.Server}))
+	c := newClientFor(b, mtlsConfig(b, srv.URL))
 	base := baselineClient(b)
 	pr, err := c.prepareSend(&SendRequest{Packet: sendReq(benchBillNo).Packet})
 	if err != nil {

@@ -13,12 +13,6 @@ import (
 	"testing"
 )
 
-// withProxy makes the Client use proxy instead of the environment's (whose
-// loopback exemption and process-wide cache keep tests from setting one).
-func withProxy(proxy *url.URL) Option {
-	return func(o *options) error { o.proxy = proxy; return nil }
-}
-
 // httpsProxy is a real CONNECT proxy on loopback, reached over TLS, that
 // asks every client for a certificate and records what it was offered.
 type httpsProxy struct {
@@ -79,8 +73,8 @@ func newHTTPSProxy(t *testing.T) *httpsProxy {
 func TestHTTPSProxyNeverSeesTheCertificate(t *testing.T) {
 	t.Parallel()
 	proxy := newHTTPSProxy(t)
-	c, ts := newTestClient(t, withProxy(mustURL(t, proxy.URL)))
-	ts.push(success())
+	ts := newMinimalServer(t)
+	c := newClientFor(t, mtlsConfig(t, ts.URL), WithProxy(mustURL(t, proxy.URL)))
 	if _, err := c.Send(t.Context(), sendReq("PROXY1")); err != nil {
 		t.Fatalf("Send through the proxy: %v", err)
 	}
@@ -90,7 +84,7 @@ func TestHTTPSProxyNeverSeesTheCertificate(t *testing.T) {
 	if n := proxy.offeredCerts.Load(); n != 0 {
 		t.Errorf("the proxy was offered the merchant certificate in %d handshake(s)", n)
 	}
-	if r := ts.last(t); len(r.PeerCerts) == 0 || r.PeerCerts[0].Subject.CommonName != testMchID {
+	if peers, _ := ts.last(); len(peers) == 0 || peers[0].Subject.CommonName != testMchID {
 		t.Errorf("the API host did not get the merchant certificate")
 	}
 }
@@ -116,31 +110,40 @@ func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // TestTransportWrapper (issue 9 §5): a wrapper sees every attempt, and the
-// Client keeps mutual TLS, the one pool and the "not sent" signal.
+// Client keeps mutual TLS, the one pool, the "not sent" signal and the
+// no-redirect rule.
 func TestTransportWrapper(t *testing.T) {
 	t.Parallel()
 	var n atomic.Int64
 	wrap := WithTransportWrapper(func(rt http.RoundTripper) http.RoundTripper { return countingTransport{rt, &n} })
 
-	c, ts := newTestClient(t, wrap)
-	ts.push(failAnswer("SYSTEMERROR"), success())
-	if _, err := c.Send(t.Context(), sendReq("WRAP1")); err != nil {
-		t.Fatalf("Send: %v", err)
+	ts := newMinimalServer(t)
+	c := newClientFor(t, mtlsConfig(t, ts.URL), wrap)
+	for _, bill := range []string{"WRAP1", "WRAP2"} {
+		if _, err := c.Send(t.Context(), sendReq(bill)); err != nil {
+			t.Fatalf("Send: %v", err)
+		}
 	}
-	if got := n.Load(); got != 2 {
-		t.Errorf("wrapper counted %d requests, want 2 (one per attempt)", got)
+	redirecting := newMinimalServer(t)
+	redirecting.redirect = ts.URL + epSend.path
+	rc := newClientFor(t, mtlsConfig(t, redirecting.URL), wrap, WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
+	if _, err := rc.Send(t.Context(), sendReq("WRAP3")); OutcomeOf(err) != OutcomeUnknown {
+		t.Errorf("a redirect behind the wrapper: %v; want UNKNOWN (not followed)", err)
+	}
+	if got := n.Load(); got != 3 {
+		t.Errorf("wrapper counted %d requests, want 3 (one per attempt, the redirect not followed)", got)
 	}
 	if h := ts.handshakes.Load(); h != 1 {
-		t.Errorf("%d TLS handshakes for two attempts, want 1 (the pool is kept)", h)
+		t.Errorf("%d TLS handshakes for two sends, want 1 (the pool is kept)", h)
 	}
-	if r := ts.last(t); len(r.PeerCerts) == 0 {
+	if peers, _ := ts.last(); len(peers) == 0 {
 		t.Error("mutual TLS lost behind the wrapper")
 	}
 
-	cfg := testConfig(t, ts)
+	cfg := mtlsConfig(t, ts.URL)
 	cfg.BaseURL = "https://" + closedAddr(t)
 	closed := newClientFor(t, cfg, wrap, WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
-	if _, err := closed.Send(t.Context(), sendReq("WRAP2")); OutcomeOf(err) != OutcomeNotSent {
+	if _, err := closed.Send(t.Context(), sendReq("WRAP4")); OutcomeOf(err) != OutcomeNotSent {
 		t.Errorf("closed port behind the wrapper: %v; want NOT_SENT", err)
 	}
 
