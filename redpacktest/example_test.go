@@ -17,8 +17,8 @@ func ExampleServer_Inject() {
 	defer srv.Close()
 	client := srv.NewClient(redpack.WithRetryPolicy(redpack.RetryPolicy{MaxAttempts: 1}))
 	ctx := context.Background()
-	req := redpack.SendRequest{BillNo: "1900000109202611270000000042", OpenID: "oExampleUser", Amount: 100,
-		SendName: "示例商户", Wishing: "恭喜发财", ActName: "示例活动", Remark: "示例"}
+	req := redpack.SendRequest{Packet: redpack.Packet{BillNo: "1900000109202611270000000042", OpenID: "oExampleUser", Amount: 100,
+		SendName: "示例商户", Wishing: "恭喜发财", ActName: "示例活动", Remark: "示例"}}
 
 	if err := srv.Inject(redpacktest.EndpointSend, redpacktest.PayThenDrop(), 1); err != nil {
 		panic(err)
@@ -50,9 +50,9 @@ func ExampleServer_AddReactor() {
 	client := srv.NewClient()
 	ctx := context.Background()
 	for i, openID := range []string{"oHappyUser", "oBlockedUser"} {
-		_, err := client.Send(ctx, redpack.SendRequest{BillNo: fmt.Sprintf("1900000109X%d", i), OpenID: openID, Amount: 100,
-			SendName: "示例商户", Wishing: "恭喜发财", ActName: "示例活动", Remark: "示例"})
-		fmt.Println(openID, redpack.Outcome(err))
+		_, err := client.Send(ctx, redpack.SendRequest{Packet: redpack.Packet{BillNo: fmt.Sprintf("1900000109X%d", i), OpenID: openID, Amount: 100,
+			SendName: "示例商户", Wishing: "恭喜发财", ActName: "示例活动", Remark: "示例"}})
+		fmt.Println(openID, redpack.OutcomeOf(err))
 	}
 	fmt.Println("paid:", srv.TotalPaid())
 	// Output:
@@ -65,9 +65,9 @@ func ExampleNewServer() {
 	srv := redpacktest.NewServer(redpacktest.WithBalance(500))
 	defer srv.Close()
 	client := srv.NewClient()
-	_, err := client.Send(context.Background(), redpack.SendRequest{BillNo: "1900000109202611270000000043", OpenID: "oExampleUser", Amount: 600,
-		SendName: "示例商户", Wishing: "恭喜发财", ActName: "示例活动", Remark: "示例"})
-	fmt.Println(redpack.Outcome(err), errors.Is(err, redpack.ErrNotEnough), len(srv.Requests()), srv.TotalPaid())
+	_, err := client.Send(context.Background(), redpack.SendRequest{Packet: redpack.Packet{BillNo: "1900000109202611270000000043", OpenID: "oExampleUser", Amount: 600,
+		SendName: "示例商户", Wishing: "恭喜发财", ActName: "示例活动", Remark: "示例"}})
+	fmt.Println(redpack.OutcomeOf(err), errors.Is(err, redpack.ErrNotEnough), len(srv.Requests()), srv.TotalPaid())
 	// Output:
 	// FINAL true 1 0
 }

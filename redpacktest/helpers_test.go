@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/xml"
+	"errors"
 	"io"
 	"maps"
 	"net/http"
@@ -29,7 +30,7 @@ func newTestServer(t *testing.T, opts ...Option) *Server {
 // closed at the end of the test.
 func newTestClient(t *testing.T, s *Server, opts ...redpack.Option) *redpack.Client {
 	t.Helper()
-	c := s.NewClient(opts...)
+	c := s.NewClient(append([]redpack.Option{redpack.WithNodeID(1)}, opts...)...)
 	t.Cleanup(c.CloseIdleConnections)
 	return c
 }
@@ -40,21 +41,26 @@ func newTestClient(t *testing.T, s *Server, opts ...redpack.Option) *redpack.Cli
 // newBillNo draws a bill number from c.
 func newBillNo(t testing.TB, c *redpack.Client) string {
 	t.Helper()
-	return c.NewBillNo()
+	no, err := c.NewBillNo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return no
 }
 
 // outcomeOf is the outcome class of err by name ("OK", "UNKNOWN", ...).
-func outcomeOf(err error) string { return redpack.Outcome(err).String() }
+func outcomeOf(err error) string { return redpack.OutcomeOf(err).String() }
 
 // resolveOutcome resolves req's bill number and returns the outcome it
 // settles on ("OK" paid, "FINAL" failed, else unsettled) with the record
 // read, if any.
 func resolveOutcome(ctx context.Context, c *redpack.Client, req redpack.SendRequest) (string, *redpack.Record, error) {
-	rec, err := c.Resolve(ctx, req.BillNo)
-	if err != nil {
-		return outcomeOf(err), nil, err
+	rec, err := c.Resolve(ctx, req.Payment())
+	var re *redpack.RecordError
+	if errors.As(err, &re) {
+		rec = re.Record
 	}
-	return rec.Status.Outcome().String(), rec, nil
+	return outcomeOf(err), rec, err
 }
 
 // fakeClock is a settable clock.
@@ -81,7 +87,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 // rawClient is an HTTP client for hand-made requests; cert nil means no
 // client certificate.
-func rawClient(t *testing.T, s *Server, cert *tls.Certificate) *http.Client {
+func rawClient(t testing.TB, s *Server, cert *tls.Certificate) *http.Client {
 	t.Helper()
 	cfg := &tls.Config{RootCAs: s.RootCAs(), MinVersion: tls.VersionTLS12}
 	if cert != nil {
@@ -93,6 +99,11 @@ func rawClient(t *testing.T, s *Server, cert *tls.Certificate) *http.Client {
 }
 
 func merchantClient(t *testing.T, s *Server) *http.Client {
+	t.Helper()
+	return merchantClientTB(t, s)
+}
+
+func merchantClientTB(t testing.TB, s *Server) *http.Client {
 	t.Helper()
 	c := s.MerchantTLSCertificate()
 	return rawClient(t, s, &c)
@@ -241,8 +252,15 @@ func decodeAnswer(t *testing.T, raw []byte) (map[string]string, []map[string]str
 
 // sendReq is a valid SendRequest.
 func sendReq(billNo, openID string, amount int64) redpack.SendRequest {
-	return redpack.SendRequest{
+	return redpack.SendRequest{Packet: packet(billNo, openID, amount)}
+}
+
+// packet is a valid Packet.
+func packet(billNo, openID string, amount int64) redpack.Packet {
+	return redpack.Packet{
 		BillNo: billNo, OpenID: openID, Amount: amount,
 		SendName: "测试商户", Wishing: "恭喜发财", ActName: "新年红包", Remark: "备注",
 	}
 }
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

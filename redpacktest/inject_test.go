@@ -498,6 +498,16 @@ func TestRewrite(t *testing.T) {
 	r = post(t, hc, s, EndpointSend, signed(sendFields(s, "FORGE02"), s.APIKey()))
 	assert.Contains(t, string(r.body), "<total_amount><![CDATA[]]></total_amount>")
 	assert.Equal(t, "Process.Rewrite", s.Requests()[0].Injected)
+
+	// Through the client: a SUCCESS echoing another amount is not "paid".
+	c := newTestClient(t, s, oneAttempt)
+	mustInject(t, s, EndpointSend, Process().Rewrite(func(f map[string]string) { f["total_amount"] = "20000" }), 1)
+	req := sendReq(newBillNo(t, c), "oForged", 100)
+	_, err := c.Send(context.Background(), req)
+	assert.Equal(t, "UNKNOWN", outcomeOf(err), "a success echoing another amount: %v", err)
+	p, ok = s.Packet(req.BillNo)
+	require.True(t, ok, "the fake paid by its rules")
+	assert.Equal(t, int64(100), p.Amount)
 }
 
 // TestReactor: a reactor sees the decoded request and may answer instead
@@ -721,11 +731,14 @@ func TestNewClientFastRetries(t *testing.T) {
 	s := newTestServer(t)
 	c := newTestClient(t, s)
 	mustInject(t, s, EndpointSend, ResultFail("SYSTEMERROR"), 2)
-	start := time.Now()
 	_, err := c.Send(context.Background(), sendReq(newBillNo(t, c), "oFast", 100))
 	require.NoError(t, err)
-	assert.Less(t, time.Since(start), 900*time.Millisecond, "two retries without the production one-second waits")
-	assert.Len(t, s.Requests(), 3)
+	reqs := s.Requests()
+	require.Len(t, reqs, 3)
+	for i := 1; i < 3; i++ {
+		// The production policy waits at least a second before a retry.
+		assert.Less(t, reqs[i].Time.Sub(reqs[i-1].Time), 900*time.Millisecond, "retry %d without the production one-second wait", i)
+	}
 
 	c1 := newTestClient(t, s, oneAttempt)
 	mustInject(t, s, EndpointSend, ResultFail("SYSTEMERROR"), 1)
@@ -738,19 +751,19 @@ func TestNoGoroutineLeak(t *testing.T) {
 	// Not parallel: it counts the process's goroutines.
 	before := runtime.NumGoroutine()
 	s := NewServer()
-	c := s.NewClient(oneAttempt, redpack.WithTimeout(2*time.Second))
+	c := s.NewClient(oneAttempt, redpack.WithNodeID(1), redpack.WithTimeout(2*time.Second))
 	ctx := context.Background()
-	_, err := c.Send(ctx, sendReq(c.NewBillNo(), "oLeak", 100))
+	_, err := c.Send(ctx, sendReq(newBillNo(t, c), "oLeak", 100))
 	require.NoError(t, err)
 	for _, a := range []Answer{Drop(), PayThenDrop(), HTTPStatus(502)} {
 		require.NoError(t, s.Inject(EndpointSend, a, 1))
-		_, _ = c.Send(ctx, sendReq(c.NewBillNo(), "oLeak", 100))
+		_, _ = c.Send(ctx, sendReq(newBillNo(t, c), "oLeak", 100))
 	}
 	// A handler holding its answer while the server closes.
 	require.NoError(t, s.Inject(EndpointSend, Process().After(time.Hour), 1))
 	done := make(chan error, 1)
 	go func() {
-		_, err := c.Send(ctx, sendReq(c.NewBillNo(), "oLeak2", 100))
+		_, err := c.Send(ctx, sendReq(newBillNo(t, c), "oLeak2", 100))
 		done <- err
 	}()
 	for len(answers(s, EndpointSend)) < 5 || answers(s, EndpointSend)[4] == "" {

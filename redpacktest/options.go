@@ -71,13 +71,13 @@ func defaultConfig() config {
 
 // WithMerchant sets the merchant ID, its Official Account appid and its API
 // v2 key. The merchant certificate is issued with subject CN mchID. mchID
-// and appID must be 1 to 32 characters of [0-9A-Za-z] and apiKey 32
-// characters, as WeChat Pay's are.
+// must be 1 to 32 digits, appID 1 to 32 characters of [0-9A-Za-z] and
+// apiKey 32 characters, as WeChat Pay's are.
 func WithMerchant(mchID, appID, apiKey string) Option {
 	return func(c *config) error {
 		switch {
-		case !isAlnum(mchID) || mchID == "" || len(mchID) > 32:
-			return errors.New("WithMerchant: mch_id must be 1-32 characters of [0-9A-Za-z]")
+		case !isDigits(mchID) || len(mchID) > 32:
+			return errors.New("WithMerchant: mch_id must be 1-32 digits")
 		case !isAlnum(appID) || appID == "" || len(appID) > 32:
 			return errors.New("WithMerchant: appid must be 1-32 characters of [0-9A-Za-z]")
 		case len(apiKey) != 32:

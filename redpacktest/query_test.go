@@ -129,8 +129,8 @@ func TestGroup(t *testing.T) {
 	c := newTestClient(t, s)
 	no := newBillNo(t, c)
 	//lint:ignore SA1019 the fake serves the retired API on purpose
-	res, err := c.SendGroup(ctx, redpack.GroupSendRequest{BillNo: no, OpenID: "oSeed", Amount: 90000, TotalNum: 5,
-		SendName: "a", Wishing: "b", ActName: "c", Remark: "d"})
+	res, err := c.SendGroup(ctx, redpack.SendGroupRequest{Packet: redpack.Packet{BillNo: no, OpenID: "oSeed", Amount: 90000,
+		SendName: "a", Wishing: "b", ActName: "c", Remark: "d"}, TotalNum: 5})
 	require.NoError(t, err)
 	assert.Equal(t, 5, res.TotalNum)
 	require.NoError(t, s.Receive(no))
@@ -174,8 +174,8 @@ func TestGroupRetired(t *testing.T) {
 	ctx := context.Background()
 	no := newBillNo(t, c)
 	//lint:ignore SA1019 the fake serves the retired API on purpose
-	_, err := c.SendGroup(ctx, redpack.GroupSendRequest{BillNo: no, OpenID: "oSeed", Amount: 300, TotalNum: 3,
-		SendName: "a", Wishing: "b", ActName: "c", Remark: "d"})
+	_, err := c.SendGroup(ctx, redpack.SendGroupRequest{Packet: redpack.Packet{BillNo: no, OpenID: "oSeed", Amount: 300,
+		SendName: "a", Wishing: "b", ActName: "c", Remark: "d"}, TotalNum: 3})
 	require.ErrorIs(t, err, redpack.ErrAPIMethodClosed)
 	assert.Equal(t, "REJECTED", outcomeOf(err))
 	var ae *redpack.APIError
@@ -195,12 +195,12 @@ var packageRE = regexp.MustCompile(`^sendid=[0-9a-f]{64}&ver=8&sign=[0-9a-f]{128
 func TestMiniProgram(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t)
-	c := s.NewMiniProgramClient(redpack.WithRetryPolicy(FastRetryPolicy()))
+	c := s.NewMiniProgramClient(redpack.WithNodeID(1))
 	defer c.CloseIdleConnections()
 	ctx := context.Background()
 	no := newBillNo(t, c)
-	req := redpack.MiniProgramSendRequest{BillNo: no, OpenID: "oMini", Amount: 888,
-		SendName: "a", Wishing: "b", ActName: "c", Remark: "d"}
+	req := redpack.SendMiniProgramRequest{Packet: redpack.Packet{BillNo: no, OpenID: "oMini", Amount: 888,
+		SendName: "a", Wishing: "b", ActName: "c", Remark: "d"}}
 	res, err := c.SendMiniProgram(ctx, req)
 	require.NoError(t, err)
 	m := packageRE.FindStringSubmatch(res.Package)
@@ -223,7 +223,7 @@ func TestMiniProgram(t *testing.T) {
 
 	// risk_info and consume_mch_id are not fields of sendminiprogramhb (the
 	// fake answers SIGN_ERROR, TestRequestRejections), and
-	// redpack.MiniProgramSendRequest has no such fields: the client cannot
+	// redpack.SendMiniProgramRequest has no such fields: the client cannot
 	// send them.
 	for _, kv := range s.Requests() {
 		if kv.Endpoint == "sendminiprogramhb" {
@@ -234,9 +234,9 @@ func TestMiniProgram(t *testing.T) {
 
 	// The Official Account client is refused by sendminiprogramhb.
 	oa := newTestClient(t, s)
-	_, err = oa.SendMiniProgram(ctx, redpack.MiniProgramSendRequest{OpenID: "oMini", Amount: 888,
-		SendName: "a", Wishing: "b", ActName: "c", Remark: "d"})
-	require.ErrorIs(t, err, redpack.ErrParamError)
+	_, err = oa.SendMiniProgram(ctx, redpack.SendMiniProgramRequest{Packet: redpack.Packet{BillNo: newBillNo(t, oa), OpenID: "oMini", Amount: 888,
+		SendName: "a", Wishing: "b", ActName: "c", Remark: "d"}})
+	require.ErrorIs(t, err, redpack.ErrParam)
 }
 
 func TestAccessors(t *testing.T) {
@@ -257,7 +257,7 @@ func TestAccessors(t *testing.T) {
 	assert.Contains(t, string(s.MerchantKeyPEM()), "PRIVATE KEY")
 	c := s.NewClient(redpack.WithRetryPolicy(FastRetryPolicy()))
 	defer c.CloseIdleConnections()
-	_, err = c.Send(context.Background(), sendReq("", "oAcc", 100))
+	_, err = c.Send(context.Background(), sendReq("ACC01", "oAcc", 100))
 	require.NoError(t, err)
 	assert.NotContains(t, cfg.String(), s.APIKey())
 

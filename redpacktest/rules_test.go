@@ -406,15 +406,15 @@ func TestReentrancy(t *testing.T) {
 		{"other amount", sendReq(no, "oReent", 1235)},
 	} {
 		_, err := c.Send(ctx, tc.req)
-		require.ErrorIs(t, err, redpack.ErrFatalError, tc.name)
-		assert.Equal(t, "PENDING", outcomeOf(err), tc.name)
+		require.ErrorIs(t, err, redpack.ErrConflict, tc.name)
+		assert.Equal(t, "CONFLICT", outcomeOf(err), tc.name)
 	}
 	// Another endpoint under the same bill number is another parameter set.
 	mc := s.NewMiniProgramClient(redpack.WithRetryPolicy(FastRetryPolicy()))
 	defer mc.CloseIdleConnections()
-	_, err = mc.SendMiniProgram(ctx, redpack.MiniProgramSendRequest{BillNo: no, OpenID: "oReent", Amount: 1234,
-		SendName: "a", Wishing: "b", ActName: "c", Remark: "d"})
-	require.ErrorIs(t, err, redpack.ErrFatalError)
+	_, err = mc.SendMiniProgram(ctx, redpack.SendMiniProgramRequest{Packet: redpack.Packet{BillNo: no, OpenID: "oReent", Amount: 1234,
+		SendName: "a", Wishing: "b", ActName: "c", Remark: "d"}})
+	require.ErrorIs(t, err, redpack.ErrConflict)
 	// Other fields differing is not FATAL_ERROR (current table): original answer.
 	r := sendReq(no, "oReent", 1234)
 	r.Wishing = "另一个祝福"

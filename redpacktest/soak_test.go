@@ -56,10 +56,10 @@ func TestSoak(t *testing.T) {
 	for i := range jobs {
 		amount := int64(100 + rng.IntN(19901))
 		want += amount
-		jobs[i] = &soakJob{req: redpack.SendRequest{
-			OpenID: fmt.Sprintf("oSoakUser%05d", i%users), Amount: amount,
+		jobs[i] = &soakJob{req: redpack.SendRequest{Packet: redpack.Packet{
+			BillNo: fmt.Sprintf("SOAK%08d", i), OpenID: fmt.Sprintf("oSoakUser%05d", i%users), Amount: amount,
 			SendName: "压测商户", Wishing: "恭喜发财", ActName: "压测", Remark: fmt.Sprintf("job %d", i),
-		}}
+		}}}
 	}
 	// About 8% of the money is missing, so the last sends meet NOTENOUGH.
 	initial := want * 92 / 100
@@ -103,7 +103,6 @@ func TestSoak(t *testing.T) {
 	for range senders {
 		wg.Go(func() {
 			for j := range work {
-				j.req.BillNo = newBillNo(t, c)
 				soakSend(ctx, t, s, c, j)
 			}
 		})

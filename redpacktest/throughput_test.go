@@ -27,9 +27,9 @@ func BenchmarkFakeThroughput(b *testing.B) {
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			_, err := c.Send(context.Background(), redpack.SendRequest{
-				OpenID: "oBench" + strconv.FormatInt(n.Add(1)%1000, 10), Amount: 100,
-				SendName: "压测", Wishing: "恭喜发财", ActName: "吞吐", Remark: "bench"})
+			_, err := c.Send(context.Background(), redpack.SendRequest{Packet: redpack.Packet{
+				BillNo: "B" + strconv.FormatInt(n.Add(1), 10), OpenID: "oBench" + strconv.FormatInt(n.Load()%1000, 10), Amount: 100,
+				SendName: "压测", Wishing: "恭喜发财", ActName: "吞吐", Remark: "bench"}})
 			if err != nil {
 				b.Error(err)
 				return
@@ -50,8 +50,8 @@ func TestClientRateLimitAvoidsFreqLimit(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Go(func() {
-				c.Send(context.Background(), redpack.SendRequest{OpenID: "oRate" + strconv.Itoa(i), Amount: 100,
-					SendName: "限速", Wishing: "w", ActName: "a", Remark: "r"})
+				c.Send(context.Background(), redpack.SendRequest{Packet: redpack.Packet{BillNo: "RATE" + strconv.Itoa(i), OpenID: "oRate" + strconv.Itoa(i), Amount: 100,
+					SendName: "限速", Wishing: "w", ActName: "a", Remark: "r"}})
 			})
 		}
 		wg.Wait()

@@ -29,7 +29,7 @@ func runFake(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("fake", fakeSynopsis, stderr)
 	addr := fs.String("addr", "127.0.0.1:0", "`address` to listen on (port 0: any free port)")
 	dir := fs.String("dir", "", "`directory` for ca.pem, apiclient_cert.p12, apiclient_cert.pem, apiclient_key.pem and redpack.env (created if missing)")
-	balance := fs.Int64("balance", -1, "merchant balance in `fen` (default: the fake's)")
+	balance := fs.Int64("balance", redpacktest.DefaultBalance, "merchant balance in `fen`")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return parseExit(err)
@@ -47,9 +47,11 @@ func runFake(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	opts := []redpacktest.Option{redpacktest.WithAddr(*addr)}
-	if *balance >= 0 {
-		opts = append(opts, redpacktest.WithBalance(*balance))
+	if *balance < 0 {
+		fmt.Fprintf(stderr, "redpack fake: -balance must not be negative, not %d\n", *balance)
+		return exitUsage
 	}
+	opts = append(opts, redpacktest.WithBalance(*balance))
 	s, err := redpacktest.New(opts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "redpack fake: %v\n", err)
