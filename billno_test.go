@@ -1,7 +1,10 @@
 package redpack
 
 import (
-	"math"
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -10,28 +13,23 @@ import (
 	"time"
 )
 
-var billNoChars = regexp.MustCompile(`^[0-9A-Za-z]{1,28}$`)
+var (
+	billNoChars = regexp.MustCompile(`^[0-9A-Za-z]{1,28}$`)
+	allDigits   = regexp.MustCompile(`^[0-9]{18}$`)
+)
 
-// parseBillNo checks a generated bill number against
-// prefix + yyyymmdd (CST) + NN + 8-digit millisecond of the day and returns
-// its instant (CST) and node.
+// parseBillNo checks a time-based bill number against prefix + yyyymmdd
+// (CST) + NN + 8-digit millisecond of the day and returns its instant and
+// node.
 func parseBillNo(t testing.TB, s, prefix string) (at time.Time, node int) {
 	t.Helper()
-	if !billNoChars.MatchString(s) {
-		t.Fatalf("bill number %q: not 1-28 characters of [0-9A-Za-z]", s)
-	}
-	if !strings.HasPrefix(s, prefix) || len(s) != len(prefix)+18 {
+	tail, ok := strings.CutPrefix(s, prefix)
+	if !billNoChars.MatchString(s) || !ok || !allDigits.MatchString(tail) {
 		t.Fatalf("bill number %q: want %q + 18 digits", s, prefix)
-	}
-	tail := s[len(prefix):]
-	for i := 0; i < len(tail); i++ {
-		if !isDigit(tail[i]) {
-			t.Fatalf("bill number %q: %q is not all digits", s, tail)
-		}
 	}
 	day, err := time.ParseInLocation("20060102", tail[:8], cst)
 	if err != nil {
-		t.Fatalf("bill number %q: date: %v", s, err)
+		t.Fatalf("bill number %q: %v", s, err)
 	}
 	node, _ = strconv.Atoi(tail[8:10])
 	ms, _ := strconv.ParseInt(tail[10:], 10, 64)
@@ -41,7 +39,24 @@ func parseBillNo(t testing.TB, s, prefix string) (at time.Time, node int) {
 	return day.Add(time.Duration(ms) * time.Millisecond), node
 }
 
-func fixedClock(t time.Time) func() time.Time { return func() time.Time { return t } }
+// steppingClock is a clock that runs with real time, shifted by an offset
+// the test can change (a clock stepped back or forward).
+type steppingClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *steppingClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *steppingClock) step(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
+}
 
 func TestBillNoFormatAndCSTDate(t *testing.T) {
 	t.Parallel()
@@ -49,37 +64,25 @@ func TestBillNoFormatAndCSTDate(t *testing.T) {
 		name  string
 		clock time.Time
 		node  int
-		want  []string // suffixes after the mch_id
+		want  string // after the mch_id
 	}{
-		{"UTC evening is the next day in CST", time.Date(2026, 11, 27, 20, 0, 0, 0, time.UTC), 7,
-			[]string{"20261128" + "07" + "14400000", "20261128" + "07" + "14400001", "20261128" + "07" + "14400002"}},
-		{"CST midnight rolls the date", time.Date(2026, 11, 27, 15, 59, 59, 998_000_000, time.UTC), 0,
-			[]string{"20261127" + "00" + "86399998", "20261127" + "00" + "86399999", "20261128" + "00" + "00000000"}},
-		{"a zone other than UTC", time.Date(2026, 1, 1, 0, 0, 0, 5_000_000, time.FixedZone("EST", -5*3600)), 99,
-			[]string{"20260101" + "99" + "46800005", "20260101" + "99" + "46800006"}},
-		{"leap day", time.Date(2028, 2, 28, 16, 0, 0, 0, time.UTC), 42,
-			[]string{"20280229" + "42" + "00000000"}},
+		{"UTC evening is the next day in CST", time.Date(2026, 11, 27, 20, 0, 0, 0, time.UTC), 7, "20261128" + "07" + "14400000"},
+		{"last millisecond of a CST day", time.Date(2026, 11, 27, 15, 59, 59, 999_000_000, time.UTC), 0, "20261127" + "00" + "86399999"},
+		{"CST midnight", time.Date(2026, 11, 27, 16, 0, 0, 0, time.UTC), 0, "20261128" + "00" + "00000000"},
+		{"a zone other than UTC", time.Date(2026, 1, 1, 0, 0, 0, 5_000_000, time.FixedZone("EST", -5*3600)), 99, "20260101" + "99" + "46800005"},
+		{"leap day", time.Date(2028, 2, 28, 16, 0, 0, 0, time.UTC), 42, "20280229" + "42" + "00000000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			mch := uniqueMchID()
-			c := offlineClient(t, mch, okAppID, WithClock(fixedClock(tt.clock)), WithNodeID(tt.node))
-			for i, suffix := range tt.want {
-				got := c.NewBillNo()
-				if want := mch + suffix; got != want {
-					t.Errorf("number %d = %s, want %s", i, got, want)
-				}
-				if len(got) != billNoMaxLen {
-					t.Errorf("%s: %d characters, want 28 for a 10-digit mch_id", got, len(got))
-				}
-				at, node := parseBillNo(t, got, mch)
-				if node != tt.node {
-					t.Errorf("%s: node %d, want %d", got, node, tt.node)
-				}
-				if want := tt.clock.Add(time.Duration(i) * time.Millisecond); !at.Equal(want.Truncate(time.Millisecond)) {
-					t.Errorf("%s: instant %v, want %v", got, at, want)
-				}
+			c := offlineClient(t, mch, okAppID, WithClock(func() time.Time { return tt.clock }), WithNodeID(tt.node))
+			// The generator starts at the millisecond it was made, so
+			// the first number needs the clock to move on by one.
+			c.billNos.last.Add(-1)
+			got, err := c.NewBillNo()
+			if want := mch + tt.want; err != nil || got != want {
+				t.Errorf("NewBillNo() = %q, %v; want %q", got, err, want)
 			}
 		})
 	}
@@ -87,227 +90,269 @@ func TestBillNoFormatAndCSTDate(t *testing.T) {
 
 func TestBillNoPrefix(t *testing.T) {
 	t.Parallel()
-	clock := fixedClock(time.Date(2026, 11, 27, 20, 0, 0, 0, time.UTC))
-	u1, u2, u3 := uniqueMchID(), uniqueMchID(), uniqueMchID()
-	tests := []struct {
-		name, mchID, prefix string
-	}{
-		{"longer than 10 is cut to its last 10", "12345" + u1, u1},
-		{"32 digits", strings.Repeat("1", 22) + u2, u2},
-		{"shorter than 10 is kept", "9" + u3[4:], "9" + u3[4:]},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			g := newBillNoGen(tt.mchID, 3, clock)
-			got := g.next()
-			if want := tt.prefix + "20261128" + "03" + "14400000"; got != want {
-				t.Errorf("next() = %s, want %s", got, want)
-			}
-			if len(got) > billNoMaxLen {
-				t.Errorf("%s: %d characters", got, len(got))
-			}
-			parseBillNo(t, got, tt.prefix)
-		})
+	for _, mch := range []string{"7", "1900000109", "123456789012345"} {
+		c := offlineClient(t, mch, okAppID, WithNodeID(3))
+		got, err := c.NewBillNo()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, node := parseBillNo(t, got, mch[max(0, len(mch)-10):]); node != 3 {
+			t.Errorf("%s: node %d, want 3", got, node)
+		}
 	}
 }
 
-func TestClientNewBillNo(t *testing.T) {
+// TestNewBillNoRequiresNodeID is the regression test for issue 8 item 4's
+// silent shared node 0: without WithNodeID there is no time-based number.
+func TestNewBillNoRequiresNodeID(t *testing.T) {
+	t.Parallel()
+	c := offlineClient(t, uniqueMchID(), okAppID)
+	got, err := c.NewBillNo()
+	if err == nil || got != "" || !strings.Contains(err.Error(), "WithNodeID") || !strings.Contains(err.Error(), "BillNoFor") {
+		t.Errorf("NewBillNo() without a node = %q, %v; want an error naming WithNodeID and BillNoFor", got, err)
+	}
+}
+
+// TestBillNoNeverAheadOfWallClock (issue 8 item 4): drawing numbers as fast
+// as possible never issues one for an instant later than the wall clock,
+// and never two in one millisecond. (The old logical clock ran a
+// millisecond ahead per number.)
+func TestBillNoNeverAheadOfWallClock(t *testing.T) {
 	t.Parallel()
 	mch := uniqueMchID()
-	c := offlineClient(t, mch, okAppID, WithNodeID(12))
-	before := time.Now().Truncate(time.Millisecond)
-	a, b := c.NewBillNo(), c.NewBillNo()
-	after := time.Now()
-	if a == b {
-		t.Fatalf("two calls gave %s", a)
-	}
-	for _, s := range []string{a, b} {
-		at, node := parseBillNo(t, s, mch)
-		if node != 12 {
-			t.Errorf("%s: node %d, want 12", s, node)
+	c := offlineClient(t, mch, okAppID, WithNodeID(11))
+	var prev time.Time
+	for range 300 {
+		s, err := c.NewBillNo()
+		if err != nil {
+			t.Fatal(err)
 		}
-		if at.Before(before) || at.After(after.Add(time.Second)) {
-			t.Errorf("%s: instant %v not near the wall clock %v", s, at, before)
+		after := time.Now()
+		at, _ := parseBillNo(t, s, mch)
+		if at.After(after) {
+			t.Fatalf("bill number %s is for %v, after the wall clock %v", s, at, after)
 		}
-	}
-	if a >= b {
-		t.Errorf("numbers not increasing: %s then %s", a, b)
+		if !at.After(prev) {
+			t.Fatalf("bill number %s is not later than the previous one", s)
+		}
+		prev = at
 	}
 }
 
-// TestBillNoUniqueConcurrent draws 1,000,000 numbers from 8 goroutines across
-// two Clients of one merchant and node, with the real clock: the shared
-// logical clock must never repeat a number.
+// TestBillNoAcrossRestart (issue 8 item 4) runs two real processes one after
+// the other on the same merchant and node, each drawing numbers as fast as
+// it can; the second repeats none of the first's.
+func TestBillNoAcrossRestart(t *testing.T) {
+	t.Parallel()
+	const n = 400
+	mch := uniqueMchID()
+	seen := map[string]bool{}
+	for run := range 2 {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestBillNoHelperProcess$")
+		cmd.Env = append(os.Environ(), "REDPACK_BILLNO_HELPER="+mch+","+strconv.Itoa(n))
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+		sc := bufio.NewScanner(strings.NewReader(string(out)))
+		got := 0
+		for sc.Scan() {
+			line := sc.Text()
+			if !strings.HasPrefix(line, mch) {
+				continue
+			}
+			got++
+			if seen[line] {
+				t.Fatalf("run %d repeated %s", run, line)
+			}
+			seen[line] = true
+		}
+		if got != n {
+			t.Fatalf("run %d printed %d numbers, want %d", run, got, n)
+		}
+	}
+}
+
+// TestBillNoHelperProcess is the child process of TestBillNoAcrossRestart.
+func TestBillNoHelperProcess(t *testing.T) {
+	arg := os.Getenv("REDPACK_BILLNO_HELPER")
+	if arg == "" {
+		t.Skip("helper process of TestBillNoAcrossRestart")
+	}
+	mch, count, _ := strings.Cut(arg, ",")
+	n, _ := strconv.Atoi(count)
+	c := offlineClient(t, mch, okAppID, WithNodeID(7))
+	for range n {
+		s, err := c.NewBillNo()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Println(s)
+	}
+}
+
+// TestBillNoClockStepsBack (issue 8 item 4): a clock stepped back a little
+// makes the generator wait until it passes the last number again; stepped
+// back far, it refuses instead of issuing a number that may repeat.
+func TestBillNoClockStepsBack(t *testing.T) {
+	t.Parallel()
+	mch := uniqueMchID()
+	clock := &steppingClock{}
+	c := offlineClient(t, mch, okAppID, WithClock(clock.now), WithNodeID(12))
+	first, err := c.NewBillNo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstAt, _ := parseBillNo(t, first, mch)
+
+	clock.step(-300 * time.Millisecond)
+	start := time.Now()
+	second, err := c.NewBillNo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if secondAt, _ := parseBillNo(t, second, mch); !secondAt.After(firstAt) {
+		t.Errorf("after a step back: %s is not after %s", second, first)
+	}
+	if waited := time.Since(start); waited < 250*time.Millisecond {
+		t.Errorf("after a 300 ms step back NewBillNo returned after %v; want it to wait for the clock", waited)
+	}
+
+	clock.step(-time.Hour)
+	if got, err := c.NewBillNo(); err == nil || !strings.Contains(err.Error(), "behind the last bill number") {
+		t.Errorf("after a 1 h step back: NewBillNo() = %q, %v; want a refusal", got, err)
+	}
+}
+
+// TestBillNoUniqueConcurrent: goroutines sharing a Client, and Clients of the
+// same merchant and node in one process, never issue the same number.
 func TestBillNoUniqueConcurrent(t *testing.T) {
 	t.Parallel()
-	const (
-		goroutines = 8
-		total      = 1_000_000
-		per        = total / goroutines
-	)
 	mch := uniqueMchID()
-	clients := []*Client{offlineClient(t, mch, okAppID), offlineClient(t, mch, okAppID)}
-	results := make([][]uint64, goroutines)
-	bad := make([]string, goroutines)
+	a := offlineClient(t, mch, okAppID, WithNodeID(5))
+	b := offlineClient(t, mch, "wxsecondappid0000", WithNodeID(5))
+	var mu sync.Mutex
+	seen := map[string]bool{}
 	var wg sync.WaitGroup
-	for i := range goroutines {
+	for g := range 8 {
+		c := a
+		if g%2 == 1 {
+			c = b
+		}
 		wg.Go(func() {
-			c := clients[i%2]
-			out := make([]uint64, 0, per)
-			for range per {
-				s := c.NewBillNo()
-				// mch_id + 18 digits: keep the digits as a number.
-				if len(s) != billNoMaxLen || !strings.HasPrefix(s, mch) {
-					bad[i] = s
-					return
-				}
-				n, err := strconv.ParseUint(s[len(mch):], 10, 64)
+			for range 60 {
+				s, err := c.NewBillNo()
 				if err != nil {
-					bad[i] = s
+					t.Error(err)
 					return
 				}
-				out = append(out, n)
+				mu.Lock()
+				if seen[s] {
+					t.Errorf("duplicate %s", s)
+				}
+				seen[s] = true
+				mu.Unlock()
 			}
-			results[i] = out
 		})
 	}
 	wg.Wait()
-	for i, s := range bad {
-		if s != "" {
-			t.Fatalf("goroutine %d: malformed bill number %q", i, s)
-		}
-	}
-	seen := make(map[uint64]struct{}, total)
-	for _, out := range results {
-		if len(out) != per {
-			t.Fatalf("a goroutine drew %d numbers, want %d", len(out), per)
-		}
-		for _, n := range out {
-			if _, dup := seen[n]; dup {
-				t.Fatalf("duplicate bill number %s%018d", mch, n)
-			}
-			seen[n] = struct{}{}
-		}
-	}
-	if len(seen) != total {
-		t.Fatalf("%d distinct numbers, want %d", len(seen), total)
-	}
-	// Spot-check full validity (date, node, millisecond) on a sample.
-	for _, out := range results {
-		for _, n := range []uint64{out[0], out[len(out)/2], out[len(out)-1]} {
-			parseBillNo(t, mch+leftPad(strconv.FormatUint(n, 10), 18), mch)
-		}
-	}
-}
-
-// TestBillNoSameFixedClock: a frozen clock must not freeze the numbers,
-// neither for one (mch_id, node) shared by two generators nor across nodes.
-func TestBillNoSameFixedClock(t *testing.T) {
-	t.Parallel()
-	clock := fixedClock(time.Date(2026, 11, 27, 20, 0, 0, 0, time.UTC))
-	mch := uniqueMchID()
-	gens := []*billNoGen{
-		newBillNoGen(mch, 1, clock), newBillNoGen(mch, 1, clock), // same node: one shared clock
-		newBillNoGen(mch, 2, clock), newBillNoGen(mch, 99, clock),
-	}
-	const n = 20_000
-	seen := make(map[string]int, n*len(gens))
-	for i := range n {
-		for gi, g := range gens {
-			s := g.next()
-			if prev, dup := seen[s]; dup {
-				t.Fatalf("draw %d: generator %d repeated %s of generator %d", i, gi, s, prev)
-			}
-			seen[s] = gi
-		}
-	}
-	// A node not used before starts at the clock itself.
-	if got, want := newBillNoGen(mch, 50, clock).next(), mch+"20261128"+"50"+"14400000"; got != want {
-		t.Errorf("fresh node 50: %s, want %s", got, want)
-	}
-}
-
-func TestBillNoNodesNeverCollide(t *testing.T) {
-	t.Parallel()
-	clock := fixedClock(time.Date(2026, 11, 27, 20, 0, 0, 0, time.UTC))
-	mch := uniqueMchID()
-	// Two processes of one merchant at the same instant differ in node
-	// digits only; every node yields a distinct number.
-	seen := map[string]int{}
-	for node := 0; node <= MaxNodeID; node++ {
-		s := newBillNoGen(mch, node, clock).next()
-		if prev, dup := seen[s]; dup {
-			t.Fatalf("node %d and node %d both gave %s", node, prev, s)
-		}
-		seen[s] = node
-		if _, got := parseBillNo(t, s, mch); got != node {
-			t.Errorf("%s: node %d, want %d", s, got, node)
-		}
+	if len(seen) != 480 {
+		t.Errorf("%d distinct numbers, want 480", len(seen))
 	}
 }
 
 func TestWithNodeIDBounds(t *testing.T) {
 	t.Parallel()
-	for _, id := range []int{-1, 100} {
-		var o options
-		if err := WithNodeID(id)(&o); err == nil {
+	for _, id := range []int{0, 1, MaxNodeID} {
+		if err := WithNodeID(id)(&options{}); err != nil {
+			t.Errorf("WithNodeID(%d): %v", id, err)
+		}
+	}
+	for _, id := range []int{-1, MaxNodeID + 1, 1 << 40} {
+		if err := WithNodeID(id)(&options{}); err == nil {
 			t.Errorf("WithNodeID(%d) accepted", id)
 		}
 	}
-	for _, id := range []int{0, 99} {
-		var o options
-		if err := WithNodeID(id)(&o); err != nil || o.node != id {
-			t.Errorf("WithNodeID(%d) = %v, node %d", id, err, o.node)
+}
+
+// TestDeriveBillNo: the documented format, determinism, separation by
+// namespace and merchant, and refusal of bad input.
+func TestDeriveBillNo(t *testing.T) {
+	t.Parallel()
+	derive := func(mch string, ns byte, ref string) string {
+		t.Helper()
+		s, err := DeriveBillNo(mch, ns, ref)
+		if err != nil {
+			t.Fatalf("DeriveBillNo(%q, %q, %q): %v", mch, ns, ref, err)
 		}
+		return s
+	}
+	a := derive("1900000109", 'R', "order-42")
+	for _, tc := range []struct{ got, pattern string }{
+		{a, `^1900000109R[0-9A-Z]{17}$`},
+		{derive("123456789012345", 'R', "x"), `^6789012345R[0-9A-Z]{17}$`},
+		{derive("7", 'A', "x"), `^7A[0-9A-Z]{17}$`},
+	} {
+		if !regexp.MustCompile(tc.pattern).MatchString(tc.got) {
+			t.Errorf("%q does not match %s", tc.got, tc.pattern)
+		}
+	}
+	if again := derive("1900000109", 'R', "order-42"); again != a {
+		t.Errorf("not deterministic: %q then %q", a, again)
+	}
+	if other := derive("1900000109", 'R', "order-43"); other == a {
+		t.Errorf("two refs share %q", a)
+	}
+	if ns := derive("1900000109", 'C', "order-42"); ns[11:] == a[11:] {
+		t.Errorf("namespaces R and C share the suffix of %q", a)
+	}
+	c := offlineClient(t, "1900000109", okAppID)
+	if got, err := c.BillNoFor("order-42"); err != nil || got != a {
+		t.Errorf("BillNoFor = %q, %v; want DeriveBillNo(mch, 'R', ref) = %q", got, err, a)
+	}
+	for _, bad := range []struct {
+		mch string
+		ns  byte
+		ref string
+	}{
+		{"", 'R', "x"}, {"12a", 'R', "x"}, {strings.Repeat("1", 33), 'R', "x"},
+		{"1900000109", 'r', "x"}, {"1900000109", '1', "x"}, {"1900000109", 0, "x"},
+		{"1900000109", 'R', ""}, {"1900000109", 'R', strings.Repeat("x", 257)},
+	} {
+		if got, err := DeriveBillNo(bad.mch, bad.ns, bad.ref); err == nil {
+			t.Errorf("DeriveBillNo(%q, %q, %q) = %q, want an error", bad.mch, bad.ns, bad.ref, got)
+		}
+	}
+}
+
+// TestDerivedNeverTimeBased: the character after the mch_id is a letter in
+// a derived number and a digit in a time-based one.
+func TestDerivedNeverTimeBased(t *testing.T) {
+	t.Parallel()
+	mch := uniqueMchID()
+	c := offlineClient(t, mch, okAppID, WithNodeID(1))
+	tb, err := c.NewBillNo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := c.BillNoFor(tb) // even a ref equal to a time-based number
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !isDigit(tb[len(mch)]) || isDigit(d[len(mch)]) || len(d) != len(mch)+1+derivedLen {
+		t.Errorf("time-based %q, derived %q: want a digit, then a letter after the mch_id", tb, d)
 	}
 }
 
 func TestNonceFormat(t *testing.T) {
 	t.Parallel()
+	nonce := regexp.MustCompile(`^[0-9A-Za-z]{1,32}$`)
 	seen := map[string]bool{}
 	for range 1000 {
 		n := newNonce()
-		if len(n) != 32 {
-			t.Fatalf("nonce %q: %d characters, want 32", n, len(n))
-		}
-		for i := 0; i < len(n); i++ {
-			if !isAlnum(n[i]) {
-				t.Fatalf("nonce %q: byte %q outside [0-9A-Za-z]", n, n[i])
-			}
-		}
-		if seen[n] {
-			t.Fatalf("nonce %q repeated", n)
+		if !nonce.MatchString(n) || seen[n] {
+			t.Fatalf("nonce %q: malformed or repeated", n)
 		}
 		seen[n] = true
-	}
-}
-
-// TestNonceDistribution draws 640,000 characters and checks that all 62
-// appear with a chi-square statistic far from anything a biased draw (such
-// as plain modulo 62 on bytes, 25% excess on eight characters) would give.
-func TestNonceDistribution(t *testing.T) {
-	t.Parallel()
-	const nonces = 20_000
-	var counts [256]int
-	for range nonces {
-		for _, c := range []byte(newNonce()) {
-			counts[c]++
-		}
-	}
-	total := float64(nonces * 32)
-	expected := total / 62
-	chi2 := 0.0
-	for i := 0; i < len(alnum); i++ {
-		c := counts[alnum[i]]
-		if c == 0 {
-			t.Errorf("character %q never drawn", alnum[i])
-		}
-		d := float64(c) - expected
-		chi2 += d * d / expected
-	}
-	// 61 degrees of freedom: mean 61, standard deviation ~11. 150 is eight
-	// standard deviations out; a modulo bias gives several thousand.
-	if chi2 > 150 || math.IsNaN(chi2) {
-		t.Errorf("chi-square %.1f over 62 characters, want < 150 (uniform)", chi2)
 	}
 }

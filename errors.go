@@ -7,34 +7,35 @@ import (
 )
 
 // Sentinel errors. Match them with errors.Is; get details with errors.As on
-// *ValidationError, *APIError, *UnknownOutcomeError, *NotSentError or
-// *DecodeError.
+// *ValidationError, *NotSentError, *UnknownOutcomeError, *APIError,
+// *RecordError or *DecodeError.
 var (
 	// ErrInvalidRequest matches a *ValidationError: the request was refused by
 	// the client and nothing was sent.
 	ErrInvalidRequest = errors.New("redpack: invalid request")
 
-	// ErrNotSent matches a *NotSentError: every attempt failed before the
-	// request was written to a connection (dial refused, TLS handshake
-	// failed, context done before sending). Nothing was paid by this call.
+	// ErrNotSent matches a *NotSentError: no attempt reached WeChat Pay (dial
+	// refused, TLS handshake failed, context done before sending). Nothing
+	// was paid by this call.
 	ErrNotSent = errors.New("redpack: request not sent")
 
 	// ErrOutcomeUnknown matches a *UnknownOutcomeError: the request may have
-	// reached WeChat Pay but the client could not see a definite answer
-	// (timeout, reset, 5xx, SYSTEMERROR, PROCESSING, attempts exhausted, an
-	// undecodable answer). It is never a failure: resolve it with
-	// Client.Query or Client.Resolve, or send again with the same BillNo.
+	// reached WeChat Pay, but the client saw no definite answer. It is never
+	// a failure: settle it with Client.Check or Client.Resolve, or send the
+	// identical request again with the same bill number.
 	ErrOutcomeUnknown = errors.New("redpack: outcome unknown")
 )
 
 // Sentinels for the documented err_code values. An *APIError matches the
-// sentinel of its ErrCode with errors.Is.
+// sentinel of its ErrCode with errors.Is. An *UnknownOutcomeError matches
+// only the sentinels whose class is itself unknown or pending (ErrSystem,
+// ErrProcessing, ErrFreqLimit, ErrSecondOverLimited, ErrNotFound), never a
+// FINAL, REJECTED or CONFLICT one.
 var (
-	ErrSystemError       = &codeError{"SYSTEMERROR"}
+	ErrSystem            = &codeError{"SYSTEMERROR"}
 	ErrProcessing        = &codeError{"PROCESSING"}
 	ErrFreqLimit         = &codeError{"FREQ_LIMIT"}
 	ErrSendFailed        = &codeError{"SEND_FAILED"}
-	ErrFatalError        = &codeError{"FATAL_ERROR"}
 	ErrNoAuth            = &codeError{"NO_AUTH"}
 	ErrSendNumLimit      = &codeError{"SENDNUM_LIMIT"}
 	ErrRcvdAmountLimit   = &codeError{"RCVDAMOUNT_LIMIT"}
@@ -42,138 +43,30 @@ var (
 	ErrMoneyLimit        = &codeError{"MONEY_LIMIT"}
 	ErrNotEnough         = &codeError{"NOTENOUGH"}
 	ErrIllegalAppID      = &codeError{"ILLEGAL_APPID"}
-	ErrOpenIDError       = &codeError{"OPENID_ERROR"}
-	ErrMsgAppIDError     = &codeError{"MSGAPPID_ERROR"}
-	ErrAcceptModeError   = &codeError{"ACCEPTMODE_ERROR"}
+	ErrOpenID            = &codeError{"OPENID_ERROR"}
+	ErrMsgAppID          = &codeError{"MSGAPPID_ERROR"}
+	ErrAcceptMode        = &codeError{"ACCEPTMODE_ERROR"}
 	ErrAPIMethodClosed   = &codeError{"API_METHOD_CLOSED"}
-	ErrCAError           = &codeError{"CA_ERROR"}
-	ErrSignError         = &codeError{"SIGN_ERROR"}
-	ErrXMLError          = &codeError{"XML_ERROR"}
-	ErrParamError        = &codeError{"PARAM_ERROR"}
+	ErrCA                = &codeError{"CA_ERROR"}
+	ErrSign              = &codeError{"SIGN_ERROR"}
+	ErrXML               = &codeError{"XML_ERROR"}
+	ErrParam             = &codeError{"PARAM_ERROR"}
 	ErrSecondOverLimited = &codeError{"SECOND_OVER_LIMITED"}
 	ErrDayOverLimited    = &codeError{"DAY_OVER_LIMITED"}
 	ErrNotFound          = &codeError{"NOT_FOUND"}
+
+	// ErrConflict matches FATAL_ERROR answers and a *RecordError that
+	// contradicts the Payment it was checked against: the bill number
+	// belongs to another payment with other parameters, and this request
+	// paid nothing. Never resend these parameters under that bill number,
+	// and never read its record as this payment's.
+	ErrConflict = &codeError{"FATAL_ERROR"}
 )
 
 // codeError is the type of the err_code sentinels.
 type codeError struct{ code string }
 
 func (e *codeError) Error() string { return "redpack: err_code " + e.code }
-
-// OutcomeClass says what an error (or its absence) means for the money. See
-// Outcome.
-type OutcomeClass int
-
-// Outcome classes, after the protocol specification's table.
-const (
-	// OutcomeOK: the red packet was sent (both codes SUCCESS).
-	OutcomeOK OutcomeClass = iota
-	// OutcomeUnknown: the outcome is not known. Never switch bill number;
-	// query, or re-send the identical request with the same bill number.
-	OutcomeUnknown
-	// OutcomePending: accepted and in progress, or an earlier request under
-	// this bill number stands (PROCESSING, FATAL_ERROR). Query it.
-	OutcomePending
-	// OutcomeFinal: definitively not sent under this bill number (e.g.
-	// NOTENOUGH, SENDNUM_LIMIT, SEND_FAILED). Paying again needs a new bill
-	// number. If an earlier call with this bill number ended unknown or
-	// pending, resolve that one first (Client.Resolve): WeChat Pay does not
-	// say whether a limit answer speaks for the earlier request too.
-	OutcomeFinal
-	// OutcomeRejected: refused before processing because of configuration or
-	// the request (SIGN_ERROR, CA_ERROR, PARAM_ERROR, a *ValidationError);
-	// nothing was paid by this request.
-	OutcomeRejected
-	// OutcomeNotSent: the request never left the client (a *NotSentError).
-	// Sending again with the same bill number is safe.
-	OutcomeNotSent
-)
-
-var outcomeNames = [...]string{"OK", "UNKNOWN", "PENDING", "FINAL", "REJECTED", "NOT_SENT"}
-
-// String returns the class name in capitals, e.g. "UNKNOWN".
-func (o OutcomeClass) String() string {
-	if o >= 0 && int(o) < len(outcomeNames) {
-		return outcomeNames[o]
-	}
-	return "OutcomeClass(" + strconv.Itoa(int(o)) + ")"
-}
-
-// codeClass is the classification of the documented err_code values for the
-// send endpoints (SPEC §3.1). Codes not listed are UNKNOWN.
-var codeClass = map[string]OutcomeClass{
-	"SYSTEMERROR":         OutcomeUnknown,
-	"PROCESSING":          OutcomePending,
-	"FREQ_LIMIT":          OutcomeUnknown,
-	"SEND_FAILED":         OutcomeFinal,
-	"FATAL_ERROR":         OutcomePending,
-	"NO_AUTH":             OutcomeFinal,
-	"SENDNUM_LIMIT":       OutcomeFinal,
-	"RCVDAMOUNT_LIMIT":    OutcomeFinal,
-	"SENDAMOUNT_LIMIT":    OutcomeFinal,
-	"MONEY_LIMIT":         OutcomeFinal,
-	"NOTENOUGH":           OutcomeFinal,
-	"ILLEGAL_APPID":       OutcomeRejected,
-	"OPENID_ERROR":        OutcomeRejected,
-	"MSGAPPID_ERROR":      OutcomeRejected,
-	"ACCEPTMODE_ERROR":    OutcomeRejected,
-	"API_METHOD_CLOSED":   OutcomeRejected,
-	"CA_ERROR":            OutcomeRejected,
-	"SIGN_ERROR":          OutcomeRejected,
-	"XML_ERROR":           OutcomeRejected,
-	"PARAM_ERROR":         OutcomeRejected,
-	"SECOND_OVER_LIMITED": OutcomeUnknown,
-	"DAY_OVER_LIMITED":    OutcomeFinal,
-}
-
-// queryCodeClass is the classification for gethbinfo (SPEC §3.2).
-var queryCodeClass = map[string]OutcomeClass{
-	"NOT_FOUND":   OutcomeUnknown,
-	"SYSTEMERROR": OutcomeUnknown,
-	"FREQ_LIMIT":  OutcomeUnknown,
-	"CA_ERROR":    OutcomeRejected,
-	"SIGN_ERROR":  OutcomeRejected,
-	"NO_AUTH":     OutcomeRejected,
-	"XML_ERROR":   OutcomeRejected,
-	"PARAM_ERROR": OutcomeRejected,
-}
-
-// Outcome classifies err for the caller's bookkeeping:
-//
-//   - nil: OutcomeOK;
-//   - *ValidationError: OutcomeRejected (nothing sent);
-//   - *UnknownOutcomeError: OutcomePending when it wraps PROCESSING or
-//     FATAL_ERROR, otherwise OutcomeUnknown;
-//   - *NotSentError: OutcomeNotSent;
-//   - *APIError: its Class;
-//   - any other error (one this package did not return): OutcomeUnknown,
-//     the safe reading.
-func Outcome(err error) OutcomeClass {
-	if err == nil {
-		return OutcomeOK
-	}
-	var ve *ValidationError
-	if errors.As(err, &ve) {
-		return OutcomeRejected
-	}
-	var ae *APIError
-	hasAPI := errors.As(err, &ae)
-	var ue *UnknownOutcomeError
-	if errors.As(err, &ue) {
-		if hasAPI && ae.Class() == OutcomePending {
-			return OutcomePending
-		}
-		return OutcomeUnknown
-	}
-	var ns *NotSentError
-	if errors.As(err, &ns) {
-		return OutcomeNotSent
-	}
-	if hasAPI {
-		return ae.Class()
-	}
-	return OutcomeUnknown
-}
 
 // FieldError is one problem with one request field, named by its wire name.
 type FieldError struct {
@@ -184,17 +77,18 @@ type FieldError struct {
 func (f FieldError) String() string { return f.Field + ": " + f.Reason }
 
 // ValidationError reports every invalid field of a request. Nothing was sent.
-// It matches ErrInvalidRequest.
+// It matches ErrInvalidRequest; its outcome is OutcomeRejected. Values are
+// never quoted, only wire names.
 type ValidationError struct {
-	Op     string       // "sendredpack", "gethbinfo", ...
-	Fields []FieldError // in wire-name order of discovery
+	Op     string // "sendredpack", "gethbinfo", ...
+	BillNo string // the request's bill number; empty when it is the invalid field
+	Fields []FieldError
 }
 
 func (e *ValidationError) Error() string {
 	var b strings.Builder
-	b.WriteString("redpack: ")
-	b.WriteString(e.Op)
-	b.WriteString(": invalid request: ")
+	b.WriteString(head(e.Op, e.BillNo))
+	b.WriteString("invalid request, nothing sent: ")
 	for i, f := range e.Fields {
 		if i > 0 {
 			b.WriteString("; ")
@@ -207,6 +101,9 @@ func (e *ValidationError) Error() string {
 // Is reports whether target is ErrInvalidRequest.
 func (e *ValidationError) Is(target error) bool { return target == ErrInvalidRequest }
 
+// Outcome is OutcomeRejected.
+func (e *ValidationError) Outcome() Outcome { return OutcomeRejected }
+
 // Has reports whether field (a wire name) is among the invalid fields.
 func (e *ValidationError) Has(field string) bool {
 	for _, f := range e.Fields {
@@ -217,14 +114,9 @@ func (e *ValidationError) Has(field string) bool {
 	return false
 }
 
-// APIError is a decoded answer from WeChat Pay that is not a success. Which
-// class it belongs to is given by Class; errors.Is matches the sentinel of
-// its ErrCode (ErrNotEnough for NOTENOUGH, ...). err_code_des and return_msg
-// are for humans: branch on ErrCode or the sentinels, never on the texts.
-type APIError struct {
-	Op         string // "sendredpack", "gethbinfo", ...
-	BillNo     string // mch_billno of the request
-	HTTPStatus int
+// Answer is the codes of one answer from WeChat Pay. ReturnMsg and ErrCodeDes
+// are for humans: branch on ErrCode, never on the texts.
+type Answer struct {
 	ReturnCode string
 	ReturnMsg  string
 	ResultCode string
@@ -232,34 +124,57 @@ type APIError struct {
 	ErrCodeDes string
 }
 
-func (e *APIError) Error() string {
-	var b strings.Builder
-	b.WriteString("redpack: ")
-	b.WriteString(e.Op)
-	b.WriteString(" bill ")
-	b.WriteString(e.BillNo)
-	b.WriteString(": ")
+func (a *Answer) describe() string {
+	var s string
 	switch {
-	case e.ErrCode != "":
-		b.WriteString(e.ErrCode)
-		if e.ErrCodeDes != "" {
-			b.WriteString(" (")
-			b.WriteString(e.ErrCodeDes)
-			b.WriteString(")")
+	case a.ErrCode != "":
+		s = a.ErrCode
+		if a.ErrCodeDes != "" {
+			s += " (" + a.ErrCodeDes + ")"
 		}
-	case e.ReturnCode != "SUCCESS":
-		b.WriteString("return_code=")
-		b.WriteString(e.ReturnCode)
-		if e.ReturnMsg != "" {
-			b.WriteString(" (")
-			b.WriteString(e.ReturnMsg)
-			b.WriteString(")")
+	case a.ReturnCode != "SUCCESS":
+		s = "return_code=" + a.ReturnCode
+		if a.ReturnMsg != "" {
+			s += " (" + a.ReturnMsg + ")"
 		}
 	default:
-		b.WriteString("result_code=")
-		b.WriteString(e.ResultCode)
+		s = "result_code=" + a.ResultCode
 	}
-	return b.String()
+	return s
+}
+
+// APIError is a definite answer from WeChat Pay that is not a success: its
+// Outcome is OutcomeFinal, OutcomeRejected or OutcomeConflict. errors.Is
+// matches the sentinel of its ErrCode (ErrNotEnough for NOTENOUGH, ErrConflict
+// for FATAL_ERROR, ...). Answers that leave the outcome open (SYSTEMERROR,
+// PROCESSING, unknown codes) are *UnknownOutcomeError instead.
+type APIError struct {
+	Op     string // "sendredpack", "gethbinfo", ...
+	BillNo string // mch_billno of the request
+	Answer
+	outcome Outcome
+}
+
+func (e *APIError) Error() string {
+	s := head(e.Op, e.BillNo) + e.describe() + ": "
+	switch e.Outcome() {
+	case OutcomeConflict:
+		s += "the bill number belongs to another payment with another openid or amount; this request paid nothing; never resend it under this bill number"
+	case OutcomeFinal:
+		s += "not paid under this bill number; paying again needs a new one (settle any earlier unknown attempt of this bill number first)"
+	default:
+		s += "refused, nothing paid by this request"
+	}
+	if h := codeHints[e.ErrCode]; h != "" {
+		s += "; " + h
+	}
+	return s
+}
+
+// codeHints adds the usual cause of a refusal to its message.
+var codeHints = map[string]string{
+	"SIGN_ERROR": "the usual cause is a wrong or stale API v2 key (Config.APIKey; not the APIv3 key)",
+	"CA_ERROR":   "WeChat Pay did not accept the merchant certificate; check it is this merchant's apiclient_cert",
 }
 
 // Is reports whether target is the sentinel for e.ErrCode.
@@ -268,52 +183,86 @@ func (e *APIError) Is(target error) bool {
 	return ok && c.code == e.ErrCode
 }
 
-// Class classifies the answer per the specification: a listed err_code
-// gives its class whatever return_code says; anything else (numeric or
-// unknown codes, return_code=FAIL without a listed code) is OutcomeUnknown.
-func (e *APIError) Class() OutcomeClass {
-	if e.ReturnCode == "SUCCESS" && e.ResultCode == "SUCCESS" {
-		return OutcomeOK
+// Outcome is the class of the answer: OutcomeFinal, OutcomeRejected or
+// OutcomeConflict for the errors this package returns.
+func (e *APIError) Outcome() Outcome {
+	if e.outcome != OutcomeUnknown {
+		return e.outcome
 	}
-	table := codeClass
-	if e.Op == opQuery {
-		table = queryCodeClass
-	}
-	if c, ok := table[e.ErrCode]; ok {
-		return c
-	}
-	return OutcomeUnknown
+	return tableFor(e.Op).answer(&e.Answer).outcome
 }
 
-// UnknownOutcomeError reports a call whose outcome the client could not see.
-// It matches ErrOutcomeUnknown and unwraps to the last cause (an *APIError
-// for SYSTEMERROR or PROCESSING, a *DecodeError, a network error, ...).
+// UnknownOutcomeError reports a call whose outcome the client could not see:
+// its Outcome is OutcomeUnknown, or OutcomePending when WeChat Pay said the
+// send is in progress. It matches ErrOutcomeUnknown.
 //
-// It is never a failure: for a send, the red packet may or may not have been
-// paid. Resolve it with Client.Query or Client.Resolve on BillNo, or send the
-// identical request again with the same BillNo (re-entrant: at most one red
+// It is never a failure: for a send, the red packet may have been paid.
+// Settle it with Client.Check or Client.Resolve, or send the identical
+// request again with the same bill number (re-entrant: at most one red
 // packet is paid). Never retry it under a new bill number.
 type UnknownOutcomeError struct {
 	Op       string
 	BillNo   string
 	Attempts int
-	Err      error
+	// LastAnswer holds the codes of the last answer WeChat Pay gave, if
+	// any. It is only the last answer: an earlier attempt may have reached
+	// WeChat Pay and been paid, so even a FINAL code here proves nothing.
+	LastAnswer *Answer
+	// Err is the last cause that was not an answer (a network error, a
+	// timeout, the context's error, a *DecodeError), or nil.
+	Err     error
+	outcome Outcome
 }
 
 func (e *UnknownOutcomeError) Error() string {
-	return "redpack: " + e.Op + " bill " + e.BillNo + ": outcome unknown after " +
-		strconv.Itoa(e.Attempts) + " attempt(s), query or resend with the same bill number: " + errString(e.Err)
+	s := head(e.Op, e.BillNo)
+	if e.outcome == OutcomePending {
+		s += "pending"
+	} else {
+		s += "outcome unknown"
+	}
+	s += " after " + strconv.Itoa(e.Attempts) + " attempt(s)"
+	if e.LastAnswer != nil {
+		s += ", last answer " + e.LastAnswer.describe()
+	}
+	if e.Err != nil {
+		s += ", " + causeText(e.Err)
+	}
+	if e.Op == opQuery {
+		return s + ": the send's outcome is still open; query again later and treat it as possibly paid meanwhile"
+	}
+	return s + ": it may have been paid; query it or resend the identical request with the same bill number, never a new one"
 }
 
-// Is reports whether target is ErrOutcomeUnknown.
-func (e *UnknownOutcomeError) Is(target error) bool { return target == ErrOutcomeUnknown }
+// Is reports whether target is ErrOutcomeUnknown or the sentinel of the last
+// answer's code when that code itself leaves the outcome open.
+func (e *UnknownOutcomeError) Is(target error) bool {
+	if target == ErrOutcomeUnknown {
+		return true
+	}
+	c, ok := target.(*codeError)
+	if !ok || e.LastAnswer == nil || c.code != e.LastAnswer.ErrCode {
+		return false
+	}
+	o := tableFor(e.Op).answer(e.LastAnswer).outcome
+	return o == OutcomeUnknown || o == OutcomePending
+}
 
-// Unwrap returns the last cause.
+// Unwrap returns Err.
 func (e *UnknownOutcomeError) Unwrap() error { return e.Err }
 
-// NotSentError reports a call of which no attempt reached a connection: the
+// Outcome is OutcomeUnknown or OutcomePending.
+func (e *UnknownOutcomeError) Outcome() Outcome {
+	if e.outcome == OutcomePending {
+		return OutcomePending
+	}
+	return OutcomeUnknown
+}
+
+// NotSentError reports a call of which no attempt reached WeChat Pay: the
 // dial or the TLS handshake failed, or the context ended before sending.
-// Nothing was paid by this call. It matches ErrNotSent.
+// Nothing was paid by this call. It matches ErrNotSent and unwraps to the
+// last cause (context.Canceled, a certificate verification error, ...).
 type NotSentError struct {
 	Op       string
 	BillNo   string
@@ -322,8 +271,11 @@ type NotSentError struct {
 }
 
 func (e *NotSentError) Error() string {
-	return "redpack: " + e.Op + " bill " + e.BillNo + ": not sent after " +
-		strconv.Itoa(e.Attempts) + " attempt(s): " + errString(e.Err)
+	s := head(e.Op, e.BillNo) + "not sent after " + strconv.Itoa(e.Attempts) + " attempt(s): " + causeText(e.Err)
+	if isCertVerifyError(e.Err) {
+		s += "; the server's certificate did not verify: set Config.RootCAs or fix the system roots (retrying cannot help)"
+	}
+	return s
 }
 
 // Is reports whether target is ErrNotSent.
@@ -332,10 +284,41 @@ func (e *NotSentError) Is(target error) bool { return target == ErrNotSent }
 // Unwrap returns the last cause.
 func (e *NotSentError) Unwrap() error { return e.Err }
 
+// Outcome is OutcomeNotSent.
+func (e *NotSentError) Outcome() Outcome { return OutcomeNotSent }
+
+// RecordError is a gethbinfo record that settles a Payment as not paid by
+// it: the record says FAILED (OutcomeFinal), or it contradicts the Payment
+// (OutcomeConflict, errors.Is(err, ErrConflict)): it describes another
+// payment under the same bill number.
+type RecordError struct {
+	BillNo  string
+	Reason  string  // e.g. "status FAILED", "total_amount 100, the payment has 500"
+	Record  *Record // the record as read
+	outcome Outcome
+}
+
+func (e *RecordError) Error() string {
+	s := head(opQuery, e.BillNo) + e.Reason + ": "
+	if e.outcome == OutcomeConflict {
+		return s + "the record is another payment's; this payment was not paid under this bill number; find out why two payments share it before paying under a new one"
+	}
+	return s + "not paid under this bill number; paying again needs a new one"
+}
+
+// Is reports whether target is ErrConflict and the record contradicts the
+// Payment.
+func (e *RecordError) Is(target error) bool {
+	return target == ErrConflict && e.outcome == OutcomeConflict
+}
+
+// Outcome is OutcomeFinal or OutcomeConflict.
+func (e *RecordError) Outcome() Outcome { return e.outcome }
+
 // DecodeError reports an answer that could not be understood: a non-2xx HTTP
 // status, a body that is not the expected XML, a present but invalid sign, or
-// a success whose echo contradicts the request. It is always wrapped in an
-// *UnknownOutcomeError by the client. Body holds at most the first
+// a success whose echo contradicts the request. The client returns it
+// wrapped in an *UnknownOutcomeError. Body holds at most the first
 // maxBodySample bytes of the answer.
 type DecodeError struct {
 	HTTPStatus int
@@ -346,8 +329,10 @@ type DecodeError struct {
 // maxBodySample caps DecodeError.Body.
 const maxBodySample = 256
 
-func (e *DecodeError) Error() string {
-	s := "redpack: cannot decode answer"
+func (e *DecodeError) Error() string { return "redpack: " + e.text() }
+
+func (e *DecodeError) text() string {
+	s := "cannot decode answer"
 	if e.HTTPStatus != 0 {
 		s += " (HTTP " + strconv.Itoa(e.HTTPStatus) + ")"
 	}
@@ -365,9 +350,19 @@ func newDecodeError(status int, reason string, body []byte) *DecodeError {
 	return &DecodeError{HTTPStatus: status, Reason: reason, Body: string(body)}
 }
 
-func errString(err error) string {
+// head is the one prefix of every message: "redpack: op bill X: ".
+func head(op, billNo string) string {
+	s := "redpack: " + op
+	if billNo != "" {
+		s += " bill " + billNo
+	}
+	return s + ": "
+}
+
+// causeText is a cause's message without a second "redpack: " prefix.
+func causeText(err error) string {
 	if err == nil {
 		return "<nil>"
 	}
-	return err.Error()
+	return strings.TrimPrefix(err.Error(), "redpack: ")
 }

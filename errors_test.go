@@ -2,6 +2,7 @@ package redpack
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -11,159 +12,211 @@ import (
 	"unicode/utf8"
 )
 
-func TestOutcome(t *testing.T) {
+func TestOutcomeOf(t *testing.T) {
 	t.Parallel()
-	api := func(op, code string) *APIError {
-		return &APIError{Op: op, BillNo: "B1", HTTPStatus: 200, ReturnCode: "SUCCESS", ResultCode: "FAIL", ErrCode: code}
+	api := func(op, code string, o Outcome) *APIError {
+		return &APIError{Op: op, BillNo: "B1", Answer: Answer{ReturnCode: "SUCCESS", ResultCode: "FAIL", ErrCode: code}, outcome: o}
+	}
+	unknown := func(code string, pending bool) *UnknownOutcomeError {
+		e := &UnknownOutcomeError{Op: opSend, BillNo: "B1", Attempts: 2, LastAnswer: &Answer{ReturnCode: "SUCCESS", ResultCode: "FAIL", ErrCode: code}}
+		if pending {
+			e.outcome = OutcomePending
+		}
+		return e
 	}
 	tests := []struct {
 		name string
 		err  error
-		want OutcomeClass
+		want Outcome
 	}{
 		{"nil", nil, OutcomeOK},
 		{"validation", &ValidationError{Op: opSend, Fields: []FieldError{{"send_name", "required"}}}, OutcomeRejected},
 		{"wrapped validation", fmt.Errorf("caller: %w", &ValidationError{Op: opSend}), OutcomeRejected},
-		{"unknown wrapping PROCESSING", &UnknownOutcomeError{Op: opSend, BillNo: "B1", Attempts: 1, Err: api(opSend, "PROCESSING")}, OutcomePending},
-		{"unknown wrapping FATAL_ERROR", &UnknownOutcomeError{Op: opSend, BillNo: "B1", Attempts: 1, Err: api(opSend, "FATAL_ERROR")}, OutcomePending},
-		{"unknown wrapping NOTENOUGH", &UnknownOutcomeError{Op: opSend, BillNo: "B1", Attempts: 2, Err: api(opSend, "NOTENOUGH")}, OutcomeUnknown},
-		{"unknown wrapping SIGN_ERROR", &UnknownOutcomeError{Op: opSend, BillNo: "B1", Attempts: 2, Err: api(opSend, "SIGN_ERROR")}, OutcomeUnknown},
-		{"unknown wrapping SYSTEMERROR", &UnknownOutcomeError{Op: opSend, BillNo: "B1", Attempts: 3, Err: api(opSend, "SYSTEMERROR")}, OutcomeUnknown},
-		{"unknown wrapping NOT_FOUND", &UnknownOutcomeError{Op: opQuery, BillNo: "B1", Attempts: 1, Err: api(opQuery, "NOT_FOUND")}, OutcomeUnknown},
-		{"unknown wrapping a decode error", &UnknownOutcomeError{Op: opSend, BillNo: "B1", Attempts: 1, Err: newDecodeError(502, "HTTP status 502", []byte("<html>"))}, OutcomeUnknown},
-		{"unknown wrapping a timeout", &UnknownOutcomeError{Op: opSend, BillNo: "B1", Attempts: 3, Err: context.DeadlineExceeded}, OutcomeUnknown},
+		{"pending", unknown("PROCESSING", true), OutcomePending},
+		{"unknown, last answer NOTENOUGH", unknown("NOTENOUGH", false), OutcomeUnknown},
+		{"unknown, last answer SIGN_ERROR", unknown("SIGN_ERROR", false), OutcomeUnknown},
 		{"unknown without cause", &UnknownOutcomeError{Op: opSend, BillNo: "B1"}, OutcomeUnknown},
+		{"unknown wrapping a timeout", &UnknownOutcomeError{Op: opSend, BillNo: "B1", Err: context.DeadlineExceeded}, OutcomeUnknown},
 		{"not sent", &NotSentError{Op: opSend, BillNo: "B1", Attempts: 3, Err: &net.OpError{Op: "dial", Err: errors.New("refused")}}, OutcomeNotSent},
 		{"wrapped not sent", fmt.Errorf("x: %w", &NotSentError{Op: opSend, BillNo: "B1"}), OutcomeNotSent},
-		{"API SUCCESS", &APIError{Op: opSend, ReturnCode: "SUCCESS", ResultCode: "SUCCESS"}, OutcomeOK},
-		{"API NOTENOUGH", api(opSend, "NOTENOUGH"), OutcomeFinal},
-		{"API SEND_FAILED", api(opSend, "SEND_FAILED"), OutcomeFinal},
-		{"API SIGN_ERROR", api(opSend, "SIGN_ERROR"), OutcomeRejected},
-		{"API PROCESSING", api(opSend, "PROCESSING"), OutcomePending},
-		{"API SYSTEMERROR", api(opSend, "SYSTEMERROR"), OutcomeUnknown},
-		{"API numeric", api(opSend, "268458547"), OutcomeUnknown},
-		{"API empty code", api(opSend, ""), OutcomeUnknown},
-		{"API wrapped once", fmt.Errorf("x: %w", api(opSend, "NO_AUTH")), OutcomeFinal},
+		{"API NOTENOUGH", api(opSend, "NOTENOUGH", OutcomeFinal), OutcomeFinal},
+		{"API FATAL_ERROR", api(opSend, "FATAL_ERROR", OutcomeConflict), OutcomeConflict},
+		{"API SIGN_ERROR", api(opSend, "SIGN_ERROR", OutcomeRejected), OutcomeRejected},
+		{"API built by a caller, classified by the table", &APIError{Op: opSend, Answer: Answer{ErrCode: "SEND_FAILED"}}, OutcomeFinal},
+		{"API wrapped once", fmt.Errorf("x: %w", api(opSend, "NO_AUTH", OutcomeFinal)), OutcomeFinal},
+		{"record FAILED", &RecordError{BillNo: "B1", outcome: OutcomeFinal}, OutcomeFinal},
+		{"record conflict", &RecordError{BillNo: "B1", outcome: OutcomeConflict}, OutcomeConflict},
 		{"foreign error", io.ErrUnexpectedEOF, OutcomeUnknown},
 		{"context canceled", context.Canceled, OutcomeUnknown},
 	}
 	for _, tt := range tests {
-		if got := Outcome(tt.err); got != tt.want {
-			t.Errorf("%s: Outcome = %v, want %v", tt.name, got, tt.want)
+		if got := OutcomeOf(tt.err); got != tt.want {
+			t.Errorf("%s: OutcomeOf = %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }
 
-// codeTable is SPEC §3.1 (send endpoints) and §3.2 (gethbinfo): one row per
-// documented code with its sentinel and class per endpoint. queryClass is
-// OutcomeUnknown for codes gethbinfo does not document.
-var codeTable = []struct {
-	code       string
-	sentinel   error
-	sendClass  OutcomeClass
-	queryClass OutcomeClass
-}{
-	{"SYSTEMERROR", ErrSystemError, OutcomeUnknown, OutcomeUnknown},
-	{"PROCESSING", ErrProcessing, OutcomePending, OutcomeUnknown},
-	{"FREQ_LIMIT", ErrFreqLimit, OutcomeUnknown, OutcomeUnknown},
-	{"SEND_FAILED", ErrSendFailed, OutcomeFinal, OutcomeUnknown},
-	{"FATAL_ERROR", ErrFatalError, OutcomePending, OutcomeUnknown},
-	{"NO_AUTH", ErrNoAuth, OutcomeFinal, OutcomeRejected},
-	{"SENDNUM_LIMIT", ErrSendNumLimit, OutcomeFinal, OutcomeUnknown},
-	{"RCVDAMOUNT_LIMIT", ErrRcvdAmountLimit, OutcomeFinal, OutcomeUnknown},
-	{"SENDAMOUNT_LIMIT", ErrSendAmountLimit, OutcomeFinal, OutcomeUnknown},
-	{"MONEY_LIMIT", ErrMoneyLimit, OutcomeFinal, OutcomeUnknown},
-	{"NOTENOUGH", ErrNotEnough, OutcomeFinal, OutcomeUnknown},
-	{"ILLEGAL_APPID", ErrIllegalAppID, OutcomeRejected, OutcomeUnknown},
-	{"OPENID_ERROR", ErrOpenIDError, OutcomeRejected, OutcomeUnknown},
-	{"MSGAPPID_ERROR", ErrMsgAppIDError, OutcomeRejected, OutcomeUnknown},
-	{"ACCEPTMODE_ERROR", ErrAcceptModeError, OutcomeRejected, OutcomeUnknown},
-	{"API_METHOD_CLOSED", ErrAPIMethodClosed, OutcomeRejected, OutcomeUnknown},
-	{"CA_ERROR", ErrCAError, OutcomeRejected, OutcomeRejected},
-	{"SIGN_ERROR", ErrSignError, OutcomeRejected, OutcomeRejected},
-	{"XML_ERROR", ErrXMLError, OutcomeRejected, OutcomeRejected},
-	{"PARAM_ERROR", ErrParamError, OutcomeRejected, OutcomeRejected},
-	{"SECOND_OVER_LIMITED", ErrSecondOverLimited, OutcomeUnknown, OutcomeUnknown},
-	{"DAY_OVER_LIMITED", ErrDayOverLimited, OutcomeFinal, OutcomeUnknown},
-	{"NOT_FOUND", ErrNotFound, OutcomeUnknown, OutcomeUnknown},
+// TestUnknownMatchesNoFinalSentinel is the regression test for issue 8 item
+// 5: an unknown outcome whose last answer was FINAL or REJECTED matches no
+// such sentinel and yields no *APIError; the code stays readable as
+// LastAnswer.
+func TestUnknownMatchesNoFinalSentinel(t *testing.T) {
+	t.Parallel()
+	for _, row := range codeTable {
+		for _, op := range []string{opSend, opQuery} {
+			ue := &UnknownOutcomeError{Op: op, BillNo: "B1", Attempts: 2, LastAnswer: &Answer{ReturnCode: "SUCCESS", ResultCode: "FAIL", ErrCode: row.code}}
+			class := row.send
+			if op == opQuery {
+				class = row.query
+			}
+			open := class.outcome == OutcomeUnknown || class.outcome == OutcomePending
+			if got := errors.Is(ue, row.sentinel); got != open {
+				t.Errorf("%s, last answer %s: errors.Is(err, its sentinel) = %v, want %v", op, row.code, got, open)
+			}
+			var ae *APIError
+			if errors.As(ue, &ae) {
+				t.Errorf("%s, last answer %s: errors.As yields an *APIError", op, row.code)
+			}
+			if !errors.Is(ue, ErrOutcomeUnknown) || OutcomeOf(ue) != OutcomeUnknown || ue.LastAnswer.ErrCode != row.code {
+				t.Errorf("%s, last answer %s: not an unknown outcome with its last answer", op, row.code)
+			}
+		}
+	}
 }
 
-func TestAPIErrorCodes(t *testing.T) {
+// TestOutcomeZeroValueIsUnknown (issue 8 item 15): the zero Outcome is the
+// reading that is never safe to act on.
+func TestOutcomeZeroValueIsUnknown(t *testing.T) {
+	t.Parallel()
+	var o Outcome
+	if o != OutcomeUnknown || o.String() != "UNKNOWN" {
+		t.Errorf("zero Outcome = %v, want UNKNOWN", o)
+	}
+	var s struct{ Outcome Outcome }
+	if s.Outcome == OutcomeOK {
+		t.Error("an unset Outcome field reads as OK")
+	}
+}
+
+// codeTable is SPEC §3.1 (send endpoints) and §3.2 (gethbinfo): one row per
+// documented code with its sentinel and verdict per endpoint. Codes gethbinfo
+// does not document are unknown and retried there.
+var codeTable = []struct {
+	code        string
+	sentinel    error
+	send, query verdict
+}{
+	{"SYSTEMERROR", ErrSystem, unknownRetry, unknownRetry},
+	{"PROCESSING", ErrProcessing, verdict{OutcomePending, false}, unknownRetry},
+	{"FREQ_LIMIT", ErrFreqLimit, unknownRetry, unknownRetry},
+	{"SEND_FAILED", ErrSendFailed, final, unknownRetry},
+	{"FATAL_ERROR", ErrConflict, verdict{OutcomeConflict, false}, unknownRetry},
+	{"NO_AUTH", ErrNoAuth, final, rejected},
+	{"SENDNUM_LIMIT", ErrSendNumLimit, final, unknownRetry},
+	{"RCVDAMOUNT_LIMIT", ErrRcvdAmountLimit, final, unknownRetry},
+	{"SENDAMOUNT_LIMIT", ErrSendAmountLimit, final, unknownRetry},
+	{"MONEY_LIMIT", ErrMoneyLimit, final, unknownRetry},
+	{"NOTENOUGH", ErrNotEnough, final, unknownRetry},
+	{"ILLEGAL_APPID", ErrIllegalAppID, rejected, unknownRetry},
+	{"OPENID_ERROR", ErrOpenID, rejected, unknownRetry},
+	{"MSGAPPID_ERROR", ErrMsgAppID, rejected, unknownRetry},
+	{"ACCEPTMODE_ERROR", ErrAcceptMode, rejected, unknownRetry},
+	{"API_METHOD_CLOSED", ErrAPIMethodClosed, rejected, unknownRetry},
+	{"CA_ERROR", ErrCA, rejected, rejected},
+	{"SIGN_ERROR", ErrSign, rejected, rejected},
+	{"XML_ERROR", ErrXML, rejected, rejected},
+	{"PARAM_ERROR", ErrParam, rejected, rejected},
+	{"SECOND_OVER_LIMITED", ErrSecondOverLimited, unknownRetry, unknownRetry},
+	{"DAY_OVER_LIMITED", ErrDayOverLimited, final, unknownRetry},
+	{"NOT_FOUND", ErrNotFound, unknownRetry, verdict{OutcomeUnknown, false}},
+}
+
+// TestClassificationTables checks both tables row by row, whatever
+// return_code says, and the sentinel each APIError matches.
+func TestClassificationTables(t *testing.T) {
 	t.Parallel()
 	if len(codeTable) != len(allSentinels) {
 		t.Fatalf("codeTable has %d rows, %d sentinels exist", len(codeTable), len(allSentinels))
 	}
 	for _, row := range codeTable {
 		for _, op := range []string{opSend, opSendMini, opSendGroup, opQuery} {
+			want := row.send
+			if op == opQuery {
+				want = row.query
+			}
 			for _, rc := range []string{"SUCCESS", "FAIL"} {
-				ae := &APIError{Op: op, BillNo: "B1", HTTPStatus: 200, ReturnCode: rc, ResultCode: "FAIL", ErrCode: row.code}
-				want := row.sendClass
-				if op == opQuery {
-					want = row.queryClass
-				}
-				if got := ae.Class(); got != want {
-					t.Errorf("%s %s (return_code %s): Class = %v, want %v", op, row.code, rc, got, want)
-				}
-				checkSentinels(t, ae, row.sentinel)
-				if !errors.Is(fmt.Errorf("wrapped: %w", ae), row.sentinel) {
-					t.Errorf("%s: a wrapped *APIError does not match its sentinel", row.code)
-				}
-				ue := &UnknownOutcomeError{Op: op, BillNo: "B1", Attempts: 2, Err: ae}
-				if !errors.Is(ue, row.sentinel) || !errors.Is(ue, ErrOutcomeUnknown) {
-					t.Errorf("%s: an unknown outcome wrapping it matches neither its sentinel nor ErrOutcomeUnknown", row.code)
+				a := Answer{ReturnCode: rc, ResultCode: "FAIL", ErrCode: row.code}
+				if got := tableFor(op).answer(&a); got != want {
+					t.Errorf("%s %s (return_code %s): %+v, want %+v", op, row.code, rc, got, want)
 				}
 			}
+			ae := &APIError{Op: op, BillNo: "B1", Answer: Answer{ReturnCode: "SUCCESS", ResultCode: "FAIL", ErrCode: row.code}}
+			checkSentinels(t, ae, row.sentinel)
 		}
 		if got := row.sentinel.Error(); got != "redpack: err_code "+row.code {
 			t.Errorf("sentinel Error() = %q", got)
 		}
 	}
-	// Unlisted, misspelled and numeric codes match no sentinel and are UNKNOWN.
+	// Unlisted, misspelled and numeric codes are unknown and retried.
 	for _, code := range []string{"268458547", "DAY_ OVER_LIMITED", "notenough", "SUCCESS", "0", ""} {
-		ae := &APIError{Op: opSend, BillNo: "B1", ReturnCode: "FAIL", ResultCode: "FAIL", ErrCode: code}
-		checkSentinels(t, ae, nil)
-		if ae.Class() != OutcomeUnknown {
-			t.Errorf("%q: Class = %v, want UNKNOWN", code, ae.Class())
+		a := Answer{ReturnCode: "FAIL", ResultCode: "FAIL", ErrCode: code}
+		if got := sendTable.answer(&a); got != unknownRetry {
+			t.Errorf("%q: %+v, want unknown and retried", code, got)
 		}
+		checkSentinels(t, &APIError{Op: opSend, Answer: a}, nil)
 	}
 	// Texts never decide: a SUCCESS code pair is OK whatever err_code says.
-	ok := &APIError{Op: opSend, ReturnCode: "SUCCESS", ResultCode: "SUCCESS", ErrCode: "NOTENOUGH", ErrCodeDes: "余额不足"}
-	if ok.Class() != OutcomeOK {
-		t.Errorf("both codes SUCCESS: Class = %v, want OK", ok.Class())
+	if got := sendTable.answer(&Answer{ReturnCode: "SUCCESS", ResultCode: "SUCCESS", ErrCode: "NOTENOUGH", ErrCodeDes: "余额不足"}); got.outcome != OutcomeOK {
+		t.Errorf("both codes SUCCESS: %v, want OK", got)
 	}
 }
 
+// TestErrorMessages (issue 8 items 9 and 17): one "redpack:" prefix per
+// message, one line, the op and bill number, and advice that fits the
+// operation: a query is never told to resend.
 func TestErrorMessages(t *testing.T) {
 	t.Parallel()
 	const bill = "1900000109202611280012345678"
+	notFound := &Answer{ReturnCode: "SUCCESS", ResultCode: "FAIL", ErrCode: "NOT_FOUND", ErrCodeDes: "指定单号数据不存在"}
 	tests := []struct {
-		name     string
-		err      error
-		contains []string
+		name        string
+		err         error
+		contains    []string
+		notContains []string
 	}{
-		{"API error with code", &APIError{Op: opSend, BillNo: bill, ReturnCode: "SUCCESS", ResultCode: "FAIL", ErrCode: "NOTENOUGH", ErrCodeDes: "余额不足"},
-			[]string{opSend, bill, "NOTENOUGH", "余额不足"}},
-		{"API error return_code FAIL", &APIError{Op: opQuery, BillNo: bill, ReturnCode: "FAIL", ReturnMsg: "签名错误"},
-			[]string{opQuery, bill, "return_code=FAIL", "签名错误"}},
-		{"API error result_code only", &APIError{Op: opSendMini, BillNo: bill, ReturnCode: "SUCCESS", ResultCode: "FAIL"},
-			[]string{opSendMini, bill, "result_code=FAIL"}},
-		{"unknown outcome", &UnknownOutcomeError{Op: opSend, BillNo: bill, Attempts: 3, Err: &APIError{Op: opSend, BillNo: bill, ErrCode: "SYSTEMERROR"}},
-			[]string{opSend, bill, "outcome unknown", "3 attempt", "same bill number", "SYSTEMERROR"}},
-		{"unknown outcome without cause", &UnknownOutcomeError{Op: opSend, BillNo: bill, Attempts: 1},
-			[]string{opSend, bill, "<nil>"}},
+		{"API FINAL", &APIError{Op: opSend, BillNo: bill, Answer: Answer{ReturnCode: "SUCCESS", ResultCode: "FAIL", ErrCode: "NOTENOUGH", ErrCodeDes: "余额不足"}, outcome: OutcomeFinal},
+			[]string{opSend, bill, "NOTENOUGH", "余额不足", "new one"}, nil},
+		{"API CONFLICT", &APIError{Op: opSend, BillNo: bill, Answer: Answer{ReturnCode: "SUCCESS", ResultCode: "FAIL", ErrCode: "FATAL_ERROR"}, outcome: OutcomeConflict},
+			[]string{"FATAL_ERROR", "another payment", "paid nothing", "never resend"}, []string{"resend the identical", "same bill number"}},
+		{"API SIGN_ERROR hint", &APIError{Op: opQuery, BillNo: bill, Answer: Answer{ReturnCode: "SUCCESS", ResultCode: "FAIL", ErrCode: "SIGN_ERROR"}, outcome: OutcomeRejected},
+			[]string{"SIGN_ERROR", "API v2 key"}, nil},
+		{"API return_code FAIL", &APIError{Op: opQuery, BillNo: bill, Answer: Answer{ReturnCode: "FAIL", ReturnMsg: "签名错误"}, outcome: OutcomeRejected},
+			[]string{opQuery, bill, "return_code=FAIL", "签名错误"}, nil},
+		{"send unknown", &UnknownOutcomeError{Op: opSend, BillNo: bill, Attempts: 3, LastAnswer: &Answer{ErrCode: "SYSTEMERROR"}},
+			[]string{opSend, bill, "outcome unknown", "3 attempt", "same bill number", "SYSTEMERROR"}, nil},
+		{"send pending", &UnknownOutcomeError{Op: opSendMini, BillNo: bill, Attempts: 1, LastAnswer: &Answer{ErrCode: "PROCESSING"}, outcome: OutcomePending},
+			[]string{"pending", "PROCESSING"}, nil},
+		{"query unknown", &UnknownOutcomeError{Op: opQuery, BillNo: bill, Attempts: 1, LastAnswer: notFound},
+			[]string{opQuery, bill, "NOT_FOUND", "query again"}, []string{"resend"}},
+		{"unknown wrapping a decode error", &UnknownOutcomeError{Op: opSend, BillNo: bill, Attempts: 1, Err: newDecodeError(502, "HTTP status 502", nil)},
+			[]string{"cannot decode answer (HTTP 502)"}, nil},
 		{"not sent", &NotSentError{Op: opSendGroup, BillNo: bill, Attempts: 2, Err: errors.New("connection refused")},
-			[]string{opSendGroup, bill, "not sent", "2 attempt", "connection refused"}},
-		{"validation", &ValidationError{Op: opSend, Fields: []FieldError{{"send_name", "required"}, {"total_amount", "must be 100 to 20000 fen, got 1"}}},
-			[]string{opSend, "send_name: required; total_amount: must be 100 to 20000 fen"}},
+			[]string{opSendGroup, bill, "not sent", "2 attempt", "connection refused"}, []string{"RootCAs"}},
+		{"not sent, untrusted server", &NotSentError{Op: opSend, BillNo: bill, Attempts: 1, Err: x509.UnknownAuthorityError{}},
+			[]string{"RootCAs", "retrying cannot help"}, nil},
+		{"validation", &ValidationError{Op: opSend, BillNo: bill, Fields: []FieldError{{"send_name", "required"}, {"total_amount", "must be 100 to 20000 fen, got 1"}}},
+			[]string{opSend, bill, "send_name: required; total_amount: must be 100 to 20000 fen"}, nil},
+		{"record conflict", &RecordError{BillNo: bill, Reason: "total_amount 100, the payment has 500", outcome: OutcomeConflict},
+			[]string{opQuery, bill, "total_amount 100", "another payment's"}, []string{"resend"}},
+		{"record FAILED", &RecordError{BillNo: bill, Reason: "status FAILED", outcome: OutcomeFinal},
+			[]string{"status FAILED", "new one"}, nil},
 		{"decode", newDecodeError(502, "HTTP status 502 Bad Gateway", []byte("<html>")),
-			[]string{"(HTTP 502)", "HTTP status 502 Bad Gateway", `"<html>"`}},
-		{"decode without status or body", newDecodeError(0, "answer sign does not verify", nil),
-			[]string{"cannot decode answer: answer sign does not verify"}},
+			[]string{"(HTTP 502)", "HTTP status 502 Bad Gateway", `"<html>"`}, nil},
 	}
 	for _, tt := range tests {
 		msg := tt.err.Error()
-		if !strings.HasPrefix(msg, "redpack: ") {
-			t.Errorf("%s: %q lacks the redpack: prefix", tt.name, msg)
+		if !strings.HasPrefix(msg, "redpack: ") || strings.Count(msg, "redpack:") != 1 {
+			t.Errorf("%s: %q: want exactly one redpack: prefix", tt.name, msg)
 		}
 		if strings.Contains(msg, "\n") {
 			t.Errorf("%s: %q spans several lines", tt.name, msg)
@@ -173,25 +226,24 @@ func TestErrorMessages(t *testing.T) {
 				t.Errorf("%s: %q does not contain %q", tt.name, msg, s)
 			}
 		}
-	}
-	if strings.Contains(newDecodeError(0, "r", nil).Error(), "HTTP") {
-		t.Error("a decode error without status mentions HTTP")
+		for _, s := range tt.notContains {
+			if strings.Contains(msg, s) {
+				t.Errorf("%s: %q contains %q", tt.name, msg, s)
+			}
+		}
 	}
 }
 
 func TestErrorIsAndUnwrap(t *testing.T) {
 	t.Parallel()
-	cause := &APIError{Op: opSend, BillNo: "B", ErrCode: "PROCESSING"}
+	cause := newDecodeError(502, "x", nil)
 	ue := &UnknownOutcomeError{Op: opSend, BillNo: "B", Attempts: 1, Err: cause}
 	if !errors.Is(ue, ErrOutcomeUnknown) || errors.Is(ue, ErrNotSent) || errors.Is(ue, ErrInvalidRequest) {
 		t.Error("UnknownOutcomeError matches the wrong top-level sentinels")
 	}
-	if errors.Unwrap(ue) != cause {
-		t.Error("UnknownOutcomeError does not unwrap to its cause")
-	}
-	var ae *APIError
-	if !errors.As(ue, &ae) || ae != cause {
-		t.Error("errors.As cannot reach the *APIError")
+	var de *DecodeError
+	if !errors.As(ue, &de) || de != cause {
+		t.Error("errors.As cannot reach the cause")
 	}
 	ns := &NotSentError{Op: opSend, BillNo: "B", Err: context.Canceled}
 	if !errors.Is(ns, ErrNotSent) || !errors.Is(ns, context.Canceled) || errors.Is(ns, ErrOutcomeUnknown) {
@@ -201,8 +253,11 @@ func TestErrorIsAndUnwrap(t *testing.T) {
 	if !errors.Is(ve, ErrInvalidRequest) || errors.Is(ve, ErrNotSent) {
 		t.Error("ValidationError matching is wrong")
 	}
-	if errors.Is(&APIError{ErrCode: "NOTENOUGH"}, ErrOutcomeUnknown) {
+	if errors.Is(&APIError{Answer: Answer{ErrCode: "NOTENOUGH"}}, ErrOutcomeUnknown) {
 		t.Error("an *APIError matches ErrOutcomeUnknown")
+	}
+	if !errors.Is(&RecordError{outcome: OutcomeConflict}, ErrConflict) || errors.Is(&RecordError{outcome: OutcomeFinal}, ErrConflict) {
+		t.Error("RecordError matches ErrConflict wrongly")
 	}
 }
 
@@ -245,26 +300,22 @@ func TestDecodeErrorBodyCapped(t *testing.T) {
 	}
 }
 
-func TestOutcomeClassString(t *testing.T) {
+func TestOutcomeString(t *testing.T) {
 	t.Parallel()
-	tests := map[OutcomeClass]string{
-		OutcomeOK:          "OK",
-		OutcomeUnknown:     "UNKNOWN",
-		OutcomePending:     "PENDING",
-		OutcomeFinal:       "FINAL",
-		OutcomeRejected:    "REJECTED",
-		OutcomeNotSent:     "NOT_SENT",
-		OutcomeClass(6):    "OutcomeClass(6)",
-		OutcomeClass(42):   "OutcomeClass(42)",
-		OutcomeClass(-1):   "OutcomeClass(-1)",
-		OutcomeClass(-100): "OutcomeClass(-100)",
+	tests := map[Outcome]string{
+		OutcomeUnknown:  "UNKNOWN",
+		OutcomeOK:       "OK",
+		OutcomePending:  "PENDING",
+		OutcomeConflict: "CONFLICT",
+		OutcomeFinal:    "FINAL",
+		OutcomeRejected: "REJECTED",
+		OutcomeNotSent:  "NOT_SENT",
+		Outcome(7):      "Outcome(7)",
+		Outcome(-1):     "Outcome(-1)",
 	}
 	for c, want := range tests {
-		if got := c.String(); got != want {
-			t.Errorf("OutcomeClass(%d).String() = %q, want %q", int(c), got, want)
-		}
 		if got := fmt.Sprint(c); got != want {
-			t.Errorf("fmt.Sprint(OutcomeClass(%d)) = %q, want %q", int(c), got, want)
+			t.Errorf("fmt.Sprint(Outcome(%d)) = %q, want %q", int(c), got, want)
 		}
 	}
 }

@@ -18,7 +18,7 @@ import (
 
 // request returns a valid request for billNo.
 func request(billNo string, amount int64) redpack.SendRequest {
-	return redpack.SendRequest{
+	return redpack.SendRequest{Packet: redpack.Packet{
 		BillNo:   billNo,
 		OpenID:   "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
 		Amount:   amount,
@@ -26,7 +26,123 @@ func request(billNo string, amount int64) redpack.SendRequest {
 		Wishing:  "恭喜发财",
 		ActName:  "新年红包",
 		Remark:   "示例",
+	}}
+}
+
+// quickStart is the package documentation's quick start, run by
+// Example_quickStart against the fake: cfg comes from the merchant platform
+// in production.
+func quickStart(ctx context.Context, cfg redpack.Config, openID string) (*redpack.SendResult, error) {
+	client, err := redpack.NewClient(cfg, redpack.WithNodeID(1))
+	if err != nil {
+		return nil, err
 	}
+	billNo, err := client.NewBillNo() // store it with the payment before sending
+	if err != nil {
+		return nil, err
+	}
+	req := redpack.SendRequest{Packet: redpack.Packet{
+		BillNo:   billNo,
+		OpenID:   openID,
+		Amount:   100, // fen: 1.00 yuan
+		SendName: "红包示例商户",
+		Wishing:  "恭喜发财",
+		ActName:  "新年红包",
+		Remark:   "示例",
+	}}
+	res, err := client.Send(ctx, req)
+	return res, err
+}
+
+func Example_quickStart() {
+	srv := redpacktest.NewServer()
+	defer srv.Close()
+	res, err := quickStart(context.Background(), srv.Config(), "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o")
+	if err != nil {
+		fmt.Println(redpack.OutcomeOf(err), err)
+		return
+	}
+	fmt.Println("sent:", res.Amount, "fen to", res.OpenID)
+	fmt.Println("paid by the merchant:", srv.TotalPaid(), "fen")
+	// Output:
+	// sent: 100 fen to oUpF8uMuAJO_M2pxb1Q9zNjWeS6o
+	// paid by the merchant: 100 fen
+}
+
+// report is the package documentation's switch on OutcomeOf.
+func report(ctx context.Context, client *redpack.Client, req redpack.SendRequest, res *redpack.SendResult, err error) {
+	switch redpack.OutcomeOf(err) {
+	case redpack.OutcomeOK:
+		fmt.Println("paid, send_listid set:", res.SendListID != "")
+	case redpack.OutcomeUnknown, redpack.OutcomePending:
+		// Maybe paid: settle it against the payment, or resend req unchanged.
+		rec, err := client.Resolve(ctx, req.Payment())
+		fmt.Println("resolved:", rec != nil, redpack.OutcomeOf(err))
+	case redpack.OutcomeConflict:
+		// The bill number belongs to another payment: find out why.
+		fmt.Println("conflict:", errors.Is(err, redpack.ErrConflict))
+	default:
+		// NOT_SENT: resend the same request; FINAL, REJECTED: not paid
+		// under this bill number, fix the cause.
+		fmt.Println("not paid:", err)
+	}
+}
+
+func ExampleOutcomeOf_settle() {
+	srv := redpacktest.NewServer()
+	defer srv.Close()
+	client := srv.NewClient(redpack.WithRetryPolicy(redpack.RetryPolicy{
+		MaxAttempts: 2, BaseDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond,
+	}))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	req := request("SETTLEEXAMPLE1", 100)
+	res, err := client.Send(ctx, req)
+	report(ctx, client, req, res, err)
+
+	// The server pays, then the connection drops before the answer, twice.
+	srv.Inject(redpacktest.EndpointSend, redpacktest.PayThenDrop(), 2)
+	req = request("SETTLEEXAMPLE2", 100)
+	res, err = client.Send(ctx, req)
+	report(ctx, client, req, res, err)
+
+	// The same bill number for another amount: WeChat Pay's FATAL_ERROR.
+	req.Amount = 200
+	res, err = client.Send(ctx, req)
+	report(ctx, client, req, res, err)
+	fmt.Println("paid by the merchant:", srv.TotalPaid(), "fen")
+	// Output:
+	// paid, send_listid set: true
+	// resolved: true OK
+	// conflict: true
+	// paid by the merchant: 200 fen
+}
+
+func ExampleClient_ForAppID() {
+	srv := redpacktest.NewServer()
+	defer srv.Close()
+	client := srv.NewClient()
+	miniAppID := srv.MiniProgramConfig().AppID
+
+	mini, err := client.ForAppID(miniAppID) // SendMiniProgram, BizRedPacket, their queries
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(mini.MchID() == client.MchID(), mini.AppID() == miniAppID)
+	// Output: true true
+}
+
+func ExampleClient_BillNoFor() {
+	srv := redpacktest.NewServer()
+	defer srv.Close()
+	client := srv.NewClient()
+	// The same order always gets the same bill number, in every process.
+	a, _ := client.BillNoFor("order-20260203-0042")
+	b, _ := client.BillNoFor("order-20260203-0042")
+	fmt.Println(len(a), a == b)
+	// Output: 28 true
 }
 
 func ExampleClient_Send() {
@@ -38,7 +154,7 @@ func ExampleClient_Send() {
 		fmt.Println(err)
 		return
 	}
-	res, err := client.Send(context.Background(), redpack.SendRequest{
+	res, err := client.Send(context.Background(), redpack.SendRequest{Packet: redpack.Packet{
 		BillNo:   "1900000109202401010000000001", // store it before sending
 		OpenID:   "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
 		Amount:   100, // fen: 1.00 yuan
@@ -46,11 +162,11 @@ func ExampleClient_Send() {
 		Wishing:  "恭喜发财",
 		ActName:  "新年红包",
 		Remark:   "示例",
-	})
+	}})
 	if err != nil {
-		// Outcome says what the error means for the money; an unknown
-		// outcome is resolved with the same bill number, never a new one.
-		fmt.Println(redpack.Outcome(err), err)
+		// OutcomeOf says what the error means for the money; an unknown
+		// outcome is settled with the same bill number, never a new one.
+		fmt.Println(redpack.OutcomeOf(err), err)
 		return
 	}
 	fmt.Println("sent:", res.BillNo, res.Amount, "fen to", res.OpenID)
@@ -63,9 +179,9 @@ func ExampleClient_Send() {
 }
 
 func ExampleClient_Query() {
-	s := redpacktest.NewServer()
-	defer s.Close()
-	client := s.NewClient()
+	srv := redpacktest.NewServer()
+	defer srv.Close()
+	client := srv.NewClient()
 	ctx := context.Background()
 
 	if _, err := client.Send(ctx, request("QUERYEXAMPLE1", 188)); err != nil {
@@ -80,7 +196,7 @@ func ExampleClient_Query() {
 	fmt.Println(rec.BillNo, rec.Status, rec.Status.Outcome(), rec.TotalAmount, rec.ActName)
 
 	// The user opens the red packet in WeChat (simulated by the fake).
-	if err := s.Receive("QUERYEXAMPLE1"); err != nil {
+	if err := srv.Receive("QUERYEXAMPLE1"); err != nil {
 		fmt.Println(err)
 		return
 	}
@@ -109,19 +225,16 @@ func ExampleClient_Resolve() {
 	ctx := context.Background()
 
 	// The server pays, then the connection drops before the answer.
-	s.Inject(redpacktest.FaultPayThenDrop, 2)
-	_, err := client.Send(ctx, request("RESOLVEEXAMPLE1", 100))
-	var unknown *redpack.UnknownOutcomeError
-	if !errors.As(err, &unknown) {
-		fmt.Println("send:", redpack.Outcome(err), err)
-		return
-	}
-	fmt.Println("send:", redpack.Outcome(err), "for bill", unknown.BillNo)
+	s.Inject(redpacktest.EndpointSend, redpacktest.PayThenDrop(), 2)
+	req := request("RESOLVEEXAMPLE1", 100)
+	_, err := client.Send(ctx, req)
+	fmt.Println("send:", redpack.OutcomeOf(err))
 
-	// Find out by query, with the same bill number.
+	// Find out by query, judged against the payment the bill number
+	// stands for.
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	rec, err := client.Resolve(ctx, unknown.BillNo)
+	rec, err := client.Resolve(ctx, req.Payment())
 	if err != nil {
 		fmt.Println("still unknown:", err)
 		return
@@ -129,7 +242,7 @@ func ExampleClient_Resolve() {
 	fmt.Println("resolved:", rec.Status, rec.Status.Outcome())
 	fmt.Println("paid:", s.TotalPaid(), "fen")
 	// Output:
-	// send: UNKNOWN for bill RESOLVEEXAMPLE1
+	// send: UNKNOWN
 	// resolved: SENT OK
 	// paid: 100 fen
 }
@@ -139,13 +252,13 @@ func ExampleClient_SendMiniProgram() {
 	defer s.Close()
 	// A mini-program red packet goes out under the mini-program's appid.
 	cfg := s.Config()
-	cfg.AppID = s.MiniAppID
+	cfg.AppID = s.MiniAppID()
 	client, err := redpack.NewClient(cfg)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	res, err := client.SendMiniProgram(context.Background(), redpack.MiniProgramSendRequest{
+	res, err := client.SendMiniProgram(context.Background(), redpack.SendMiniProgramRequest{Packet: redpack.Packet{
 		BillNo:   "MINIEXAMPLE1",
 		OpenID:   "oMiniUser0001",
 		Amount:   100,
@@ -153,9 +266,9 @@ func ExampleClient_SendMiniProgram() {
 		Wishing:  "恭喜发财",
 		ActName:  "小程序红包",
 		Remark:   "示例",
-	})
+	}})
 	if err != nil {
-		fmt.Println(redpack.Outcome(err), err)
+		fmt.Println(redpack.OutcomeOf(err), err)
 		return
 	}
 	fmt.Println("sent:", res.BillNo, "package set:", res.Package != "")
@@ -176,7 +289,7 @@ func ExampleClient_SendMiniProgram() {
 	// package URL-encoded: true
 }
 
-func ExampleOutcome() {
+func ExampleOutcomeOf() {
 	s := redpacktest.NewServer(redpacktest.WithBalance(1000))
 	defer s.Close()
 	client := s.NewClient(redpack.WithRetryPolicy(redpack.RetryPolicy{
@@ -192,10 +305,14 @@ func ExampleOutcome() {
 	show := func(what string, err error) {
 		code := ""
 		var ae *redpack.APIError
-		if errors.As(err, &ae) {
+		var ue *redpack.UnknownOutcomeError
+		switch {
+		case errors.As(err, &ae):
 			code = " " + ae.ErrCode
+		case errors.As(err, &ue) && ue.LastAnswer != nil:
+			code = " (last answer " + ue.LastAnswer.ErrCode + ")"
 		}
-		fmt.Printf("%-14s %s%s\n", what+":", redpack.Outcome(err), code)
+		fmt.Printf("%-14s %s%s\n", what+":", redpack.OutcomeOf(err), code)
 	}
 
 	_, err := client.Send(ctx, request("OUTCOME1", 100))
@@ -212,12 +329,12 @@ func ExampleOutcome() {
 	_, err = badClient.Send(ctx, request("OUTCOME4", 100))
 	show("wrong key", err)
 
-	s.Inject(redpacktest.FaultPayThenDrop, 2)
+	s.Inject(redpacktest.EndpointSend, redpacktest.PayThenDrop(), 2)
 	_, err = client.Send(ctx, request("OUTCOME5", 100))
 	show("answer lost", err)
 	fmt.Println("  query or resend OUTCOME5:", errors.Is(err, redpack.ErrOutcomeUnknown))
 
-	s.Inject(redpacktest.FaultProcessing, 1)
+	s.Inject(redpacktest.EndpointSend, redpacktest.Processing(), 1)
 	_, err = client.Send(ctx, request("OUTCOME6", 100))
 	show("processing", err)
 
@@ -233,7 +350,7 @@ func ExampleOutcome() {
 	// wrong key:     REJECTED SIGN_ERROR
 	// answer lost:   UNKNOWN
 	//   query or resend OUTCOME5: true
-	// processing:    PENDING PROCESSING
+	// processing:    PENDING (last answer PROCESSING)
 	// cancelled:     NOT_SENT
 	//   safe to resend: true
 }

@@ -35,8 +35,15 @@ func FuzzDecodeXML(f *testing.F) {
 	f.Add([]byte("<xml><a><![CDATA[x]]]]><![CDATA[>y]]></a><b>&lt;&amp;&gt;</b><c>p\r\nq</c></xml>"))
 	f.Add([]byte("<xml><hblist><hbinfo><amount>1</amount></hbinfo><x/></hblist><sign>ab</sign></xml>"))
 
+	pr := &prepared{ep: epSend, billNo: "B", params: params{{"mch_billno", "B"}, {"total_amount", "100"}, {"total_num", "1"}}}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		r, err := decodeXML(body)
+		if q, err := decodeXML(body, true); err == nil {
+			_, _ = recordFrom(q, body, "B")
+			if len(q.hbinfo) > maxHBInfo {
+				t.Fatalf("%d hbinfo entries", len(q.hbinfo))
+			}
+		}
+		r, err := decodeXML(body, false)
 		if err != nil {
 			if r != nil {
 				t.Fatal("a response with an error")
@@ -47,11 +54,12 @@ func FuzzDecodeXML(f *testing.F) {
 			t.Fatalf("accepted %d bytes", len(body))
 		}
 		// The readers of an answer must cope with anything decoded.
-		_ = answerError(opSend, "B", r)
-		_ = answerError(opQuery, "B", r)
-		_ = sendResult(r, body, "B", params{{"total_amount", "100"}, {"total_num", "1"}})
-		_, _ = recordFrom(r, body, "B")
+		_, _, _ = classify(pr, result{answer: r, raw: body, sent: true}, true)
+		_ = sendResult(r, body, pr)
 		_ = responseParams(r)
+		if len(r.fields) > maxFields || r.hbinfo != nil {
+			t.Fatalf("%d fields, hbinfo %v on a send answer", len(r.fields), r.hbinfo != nil)
+		}
 
 		var flat params
 		for _, kv := range r.fields {
@@ -65,7 +73,7 @@ func FuzzDecodeXML(f *testing.F) {
 				flat = append(flat, kv) // encodeXML omits empty values
 			}
 		}
-		again, err := decodeXML(encodeXML(nil, flat, ""))
+		again, err := decodeXML(encodeXML(nil, flat, ""), false)
 		if err != nil {
 			t.Fatalf("re-encoded fields do not decode: %v\nfields %q", err, flat)
 		}
@@ -78,37 +86,38 @@ func FuzzDecodeXML(f *testing.F) {
 	})
 }
 
-// FuzzValidate runs a sendredpack request through the checker as Send does.
-// Accepted requests must be within every documented limit, and their signed
-// body must decode back to the same values and verify.
+// FuzzValidate runs a sendredpack request through the prepare stage Send
+// runs. Accepted requests must be within every documented limit, and their
+// signed body must decode back to the same values and verify.
 func FuzzValidate(f *testing.F) {
 	c := offlineClient(f, uniqueMchID(), okAppID)
-	f.Add("", okOpenID, "腾讯", "恭喜发财", "新年红包", "新年红包", "127.0.0.1", "", "", "", "", "", int64(100))
+	f.Add("1", okOpenID, "腾讯", "恭喜发财", "新年红包", "新年红包", "127.0.0.1", "", "", "", "", "", int64(100))
 	f.Add("1900000109202611280012345678", "oTkpCvp_3hrnqUWL-eflHWBTrfUY", strings.Repeat("红", 10), "a]]>b", "x", "<&>",
 		"10.0.0.1", "PRODUCT_2", "10000097", "86-13800138000", "IOS", "1.2.3", int64(499900))
 	f.Add("", okOpenID, " 腾讯", "恭喜\n发财", "\uffff", "\xff", "01.2.3.4", "PRODUCT_9", "1a", "+86", "a b", "版本", int64(99))
 	// Valid but for a noncharacter XML cannot carry (found by this target).
-	f.Add("", okOpenID, "腾讯", "恭喜\uffff发财", "新年红包", "新年红包", "127.0.0.1", "", "", "", "", "", int64(100))
-	f.Add("", okOpenID, "a\u2028b", "\u00a0x", "x\u3000", "\u200b", "255.255.255.255", "", "", "", "", "", int64(20000))
+	f.Add("B1", okOpenID, "腾讯", "恭喜\uffff发财", "新年红包", "新年红包", "127.0.0.1", "", "", "", "", "", int64(100))
+	f.Add("B2", okOpenID, "a\u2028b", "\u00a0x", "x\u3000", "\u200b", "255.255.255.255", "", "", "", "", "", int64(20000))
 
 	f.Fuzz(func(t *testing.T, billNo, openID, sendName, wishing, actName, remark, clientIP, scene, consume, mobile, deviceID, version string, amount int64) {
-		fields := sendFields{
-			BillNo: billNo, OpenID: openID, Amount: amount, SendName: sendName, Wishing: wishing, ActName: actName, Remark: remark,
-			SceneID: SceneID(scene), ConsumeMchID: consume,
+		req := SendRequest{
+			Packet: Packet{BillNo: billNo, OpenID: openID, Amount: amount, SendName: sendName, Wishing: wishing, ActName: actName, Remark: remark,
+				SceneID: SceneID(scene)},
+			ClientIP: clientIP, ConsumeMchID: consume,
 			RiskInfo: RiskInfo{ClientVersion: version, Mobile: mobile, DeviceID: deviceID},
 		}
 		if len(version)%2 == 1 {
-			fields.RiskInfo.PostTime = time.Unix(1700000000+amount%1000, 0)
+			req.RiskInfo.PostTime = time.Unix(1700000000+amount%1000, 0)
 		}
-		ck := checker{op: opSend}
-		ck.common(&fields)
-		ck.amount(fields.Amount, fields.SceneID, 0)
-		ck.clientIP(clientIP)
-		err := ck.err()
+		pr, err := c.prepareSend(&req)
 		if err != nil {
 			ve := err.(*ValidationError)
-			if len(ve.Fields) == 0 {
-				t.Fatal("a validation error without fields")
+			want := billNo
+			if ve.Has("mch_billno") {
+				want = "" // an invalid bill number is never carried
+			}
+			if len(ve.Fields) == 0 || ve.BillNo != want {
+				t.Fatalf("a validation error without fields or bill number: %v", ve)
 			}
 			return
 		}
@@ -126,40 +135,27 @@ func FuzzValidate(f *testing.F) {
 				t.Fatalf("%s accepted with leading or trailing space: %q", tf.name, tf.v)
 			}
 		}
-		if len(billNo) > 28 || len(openID) == 0 || len(openID) > 32 || len(consume) > 32 || len(clientIP) > 15 {
+		if billNo == "" || len(billNo) > 28 || len(openID) == 0 || len(openID) > 32 || len(consume) > 32 || len(clientIP) > 15 {
 			t.Fatalf("identifier out of bounds accepted: bill %q openid %q consume %q ip %q", billNo, openID, consume, clientIP)
 		}
 		if amount < 1 || amount > MaxSceneAmount || (scene == "" && (amount < MinAmount || amount > MaxAmount)) {
 			t.Fatalf("amount %d accepted with scene %q", amount, scene)
 		}
-
-		p := c.sendParams(&fields, 1)
-		p = p.add("client_ip", clientIP)
-		p = p.add("nonce_str", newNonce())
-		p.sort()
-		if ri := p.get("risk_info"); len(ri) > 128 {
+		if ri := pr.params.get("risk_info"); len(ri) > 128 {
 			t.Fatalf("risk_info %d bytes", len(ri))
 		}
-		sign := c.sign(p, false)
-		body := encodeXML(nil, p, sign)
-		splits := 0
-		for _, kv := range p {
-			splits += strings.Count(kv.v, "]]>")
-		}
-		if want := encodedLen(p, sign) + 12*splits; len(body) != want {
-			t.Fatalf("body %d bytes, encodedLen says %d (+%d splits)", len(body), want, splits)
-		}
-		r, err := decodeXML(body)
+		r, err := decodeXML(pr.body, false)
 		if err != nil {
-			t.Fatalf("accepted request encodes to a body that does not decode: %v\n%s", err, body)
+			t.Fatalf("accepted request encodes to a body that does not decode: %v\n%s", err, pr.body)
 		}
-		want := append(params(nil), p...)
+		sign := r.get("sign")
+		want := append(params(nil), pr.params...)
 		want = append(want, param{"sign", sign})
 		if diff := cmp.Diff(want, r.fields, cmp.AllowUnexported(param{})); diff != "" {
 			t.Fatalf("body does not carry the signed values (-want +got):\n%s", diff)
 		}
 		if !VerifySign(fieldsOf(r), vecKey) {
-			t.Fatalf("body's sign does not verify: %s", body)
+			t.Fatalf("body's sign does not verify: %s", pr.body)
 		}
 	})
 }

@@ -3,6 +3,8 @@ package redpack
 import (
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -25,6 +27,8 @@ type options struct {
 	maxConns    int
 	limiter     *rate.Limiter
 	concurrency int
+	proxy       *url.URL // WithProxy: instead of the environment's
+	wrap        func(http.RoundTripper) http.RoundTripper
 }
 
 // Defaults.
@@ -45,7 +49,8 @@ const (
 func defaultOptions() options {
 	return options{
 		timeout:  DefaultTimeout,
-		retry:    DefaultRetryPolicy,
+		retry:    DefaultRetryPolicy(),
+		node:     -1,
 		logger:   slog.New(slog.DiscardHandler),
 		now:      time.Now,
 		nonce:    newNonce,
@@ -66,7 +71,7 @@ func WithTimeout(d time.Duration) Option {
 	}
 }
 
-// WithRetryPolicy replaces DefaultRetryPolicy.
+// WithRetryPolicy replaces DefaultRetryPolicy().
 func WithRetryPolicy(p RetryPolicy) Option {
 	return func(o *options) error {
 		if !p.valid() {
@@ -90,9 +95,12 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithNodeID sets the two node digits (0–MaxNodeID) of generated bill
-// numbers. Give every process that sends for the same merchant at the same
-// time its own node id; see the bill-number section of the package docs.
+// WithNodeID sets the two node digits (0–MaxNodeID) of time-based bill
+// numbers and enables Client.NewBillNo, which fails without it: there is no
+// default node, because two processes sharing one would share numbers. Give
+// every process that draws numbers for the same merchant at the same time
+// its own node id (see billno.go's collision analysis), or derive numbers
+// from your own records with Client.BillNoFor.
 func WithNodeID(id int) Option {
 	return func(o *options) error {
 		if id < 0 || id > MaxNodeID {
@@ -189,6 +197,37 @@ func WithMaxConcurrent(n int) Option {
 			return errors.New("redpack: WithMaxConcurrent: must not be negative")
 		}
 		o.concurrency = n
+		return nil
+	}
+}
+
+// WithTransportWrapper wraps the Client's transport, for tracing, metrics or
+// a custom round tripper around it (the shape otelhttp.NewTransport has). The
+// wrapper receives the Client's own transport, which keeps the mutual TLS,
+// the connection pool and the proxy; the Client still refuses redirects and
+// still tells "not sent" from "unknown", provided the wrapper passes the
+// request's context on to the wrapped transport. A wrapper must not retry or
+// replay requests itself.
+func WithTransportWrapper(wrap func(http.RoundTripper) http.RoundTripper) Option {
+	return func(o *options) error {
+		if wrap == nil {
+			return errors.New("redpack: WithTransportWrapper: nil function")
+		}
+		o.wrap = wrap
+		return nil
+	}
+}
+
+// WithProxy sends every request through proxy (http or https scheme)
+// instead of the proxy the environment names (HTTPS_PROXY, NO_PROXY). The
+// merchant certificate is offered to the API host only, never to an https
+// proxy.
+func WithProxy(proxy *url.URL) Option {
+	return func(o *options) error {
+		if proxy == nil || (proxy.Scheme != "http" && proxy.Scheme != "https") || proxy.Host == "" {
+			return errors.New("redpack: WithProxy: need an http or https proxy URL")
+		}
+		o.proxy = proxy
 		return nil
 	}
 }

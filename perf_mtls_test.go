@@ -5,73 +5,13 @@ import (
 	"context"
 	"crypto/tls"
 	"io"
-	"log"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 )
-
-// minimalAnswer is a success without echo fields: the smallest answer the
-// client accepts, so that the server's own work stays out of the figures.
-var minimalAnswer = []byte(`<xml><return_code><![CDATA[SUCCESS]]></return_code><result_code><![CDATA[SUCCESS]]></result_code><send_listid><![CDATA[1000041701202004173001723769407]]></send_listid><total_amount>100</total_amount></xml>`)
-
-// minimalServer is a mutual-TLS server that drains the request and answers
-// minimalAnswer; it counts completed TLS handshakes, ClientHello messages (a
-// TLS 1.3 HelloRetryRequest makes two for one handshake) and closed
-// connections.
-type minimalServer struct {
-	*httptest.Server
-	handshakes  atomic.Int64
-	hellos      atomic.Int64
-	closed      atomic.Int64
-	delay       time.Duration // set before the first request
-	inFlight    atomic.Int64
-	maxInFlight atomic.Int64
-}
-
-func newMinimalServer(tb testing.TB) *minimalServer {
-	tb.Helper()
-	p := sharedPKI(tb)
-	s := &minimalServer{}
-	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := s.inFlight.Add(1)
-		defer s.inFlight.Add(-1)
-		for m := s.maxInFlight.Load(); n > m && !s.maxInFlight.CompareAndSwap(m, n); m = s.maxInFlight.Load() {
-		}
-		io.Copy(io.Discard, r.Body)
-		if s.delay > 0 {
-			time.Sleep(s.delay)
-		}
-		w.Write(minimalAnswer)
-	}))
-	s.Config.ErrorLog = log.New(io.Discard, "", 0)
-	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
-		if st == http.StateClosed || st == http.StateHijacked {
-			s.closed.Add(1)
-		}
-	}
-	s.TLS = &tls.Config{
-		Certificates: []tls.Certificate{p.server.TLS()},
-		ClientAuth:   tls.RequireAndVerifyClientCert,
-		ClientCAs:    p.ca.Pool(),
-		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
-			s.hellos.Add(1)
-			return nil, nil
-		},
-		VerifyConnection: func(tls.ConnectionState) error {
-			s.handshakes.Add(1)
-			return nil
-		},
-	}
-	s.StartTLS()
-	tb.Cleanup(s.Close)
-	return s
-}
 
 // baselineClient is a bare net/http client with the same certificate, pool
 // size and TLS floor as a redpack Client: what the wire costs without the SDK.
@@ -99,7 +39,7 @@ func TestConnectionReuseAndNoLeak(t *testing.T) {
 	srv := newMinimalServer(t)
 	const pool = 8
 	// One attempt: a silently retried failure would hide a broken connection.
-	c := newClientFor(t, testConfig(t, &testServer{Server: srv.Server}), WithMaxConns(pool),
+	c := newClientFor(t, mtlsConfig(t, srv.URL), WithMaxConns(pool),
 		WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
 	const sends, workers = 10_000, 32
 	var next atomic.Int64
@@ -108,7 +48,7 @@ func TestConnectionReuseAndNoLeak(t *testing.T) {
 	for range workers {
 		wg.Go(func() {
 			for next.Add(1) <= sends {
-				if _, err := c.Send(context.Background(), sendReq("")); err != nil {
+				if _, err := c.Send(context.Background(), sendReq(benchBillNo)); err != nil {
 					errs <- err
 					return
 				}
@@ -156,11 +96,11 @@ func TestMaxConcurrentCapsInFlight(t *testing.T) {
 	run := func(opts ...Option) int64 {
 		srv := newMinimalServer(t)
 		srv.delay = 20 * time.Millisecond
-		c := newClientFor(t, testConfig(t, &testServer{Server: srv.Server}), opts...)
+		c := newClientFor(t, mtlsConfig(t, srv.URL), opts...)
 		var wg sync.WaitGroup
 		for range 12 {
 			wg.Go(func() {
-				if _, err := c.Send(context.Background(), sendReq("")); err != nil {
+				if _, err := c.Send(context.Background(), sendReq(benchBillNo)); err != nil {
 					t.Error(err)
 				}
 			})
@@ -188,14 +128,17 @@ func TestMaxConcurrentCapsInFlight(t *testing.T) {
 //     target.
 func BenchmarkSendVsBaseline(b *testing.B) {
 	srv := newMinimalServer(b)
-	c := newClientFor(b, testConfig(b, &testServer{Server: srv.Server}))
+	c := newClientFor(b, mtlsConfig(b, srv.URL))
 	base := baselineClient(b)
-	body := c.encodeRequest(c.sendParams(&sendFields{OpenID: testOpenID, Amount: 100, SendName: "redpack",
-		Wishing: "Happy new year", ActName: "New year", Remark: "Thanks"}, 1))
+	pr, err := c.prepareSend(&SendRequest{Packet: sendReq(benchBillNo).Packet})
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := pr.body
 	url := srv.URL + epSend.path
 
 	send := func(tb testing.TB) {
-		if _, err := c.Send(context.Background(), sendReq("")); err != nil {
+		if _, err := c.Send(context.Background(), sendReq(benchBillNo)); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -254,19 +197,4 @@ func BenchmarkSendVsBaseline(b *testing.B) {
 			})
 		}
 	}
-}
-
-// BenchmarkBillNoParallel draws bill numbers from 8 goroutines per CPU on
-// one generator (the process-wide logical clock is the shared state).
-func BenchmarkBillNoParallel(b *testing.B) {
-	g := newBillNoGen("9876543210", 42, time.Now)
-	b.ReportAllocs()
-	b.SetParallelism(4)
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if len(g.next()) != billNoMaxLen {
-				b.Fatal("bad length")
-			}
-		}
-	})
 }

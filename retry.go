@@ -24,9 +24,12 @@ type RetryPolicy struct {
 	MaxDelay time.Duration
 }
 
-// DefaultRetryPolicy is used when WithRetryPolicy is not given: three
-// attempts, waits of 1–1.25 s and 2–2.5 s.
-var DefaultRetryPolicy = RetryPolicy{MaxAttempts: 3, BaseDelay: time.Second, MaxDelay: 10 * time.Second}
+// DefaultRetryPolicy returns the policy used when WithRetryPolicy is not
+// given: three attempts, waits of 1–1.25 s and 2–2.5 s. It is a function so
+// that no package-level value can change what NewClient uses.
+func DefaultRetryPolicy() RetryPolicy {
+	return RetryPolicy{MaxAttempts: 3, BaseDelay: time.Second, MaxDelay: 10 * time.Second}
+}
 
 func (p RetryPolicy) valid() bool {
 	return p.MaxAttempts >= 1 && p.BaseDelay >= 0 && p.MaxDelay >= p.BaseDelay
@@ -47,16 +50,20 @@ func (p RetryPolicy) delay(n int) time.Duration {
 	return max(min(d, p.MaxDelay), p.BaseDelay)
 }
 
-// sleep waits d or until ctx is done, whichever comes first.
+// sleep waits d or until ctx is done, whichever comes first. It returns
+// the context's cause when ctx ends first.
 func sleep(ctx context.Context, d time.Duration) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
 	if d <= 0 {
-		return ctx.Err()
+		return nil
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-		return ctx.Err()
+		return context.Cause(ctx)
 	case <-t.C:
 		return nil
 	}

@@ -1,380 +1,11 @@
 package redpack
 
 import (
-	"bytes"
-	"context"
-	"crypto/tls"
-	"errors"
-	"log/slog"
-	"net"
-	"net/http"
 	"testing"
 	"time"
 
 	"github.com/redpack-go/redpack/internal/testcert"
 )
-
-// Retry rules, one row each (STYLE 8). Every row runs Send against the
-// scripted server and checks the outcome, how many requests the server got,
-// the error chain and the bill number on the error.
-func TestRetryRules(t *testing.T) {
-	t.Parallel()
-	const html502 = "<html><head><title>502 Bad Gateway</title></head><body>bad gateway</body></html>"
-	tests := []struct {
-		name         string
-		opts         []Option
-		script       []answer
-		wantRequests int
-		wantOutcome  OutcomeClass
-		wantIs       []error // errors.Is must hold for each
-		wantNotIs    []error
-		wantType     string // "", "api", "unknown", "notsent"
-		wantAttempts int    // Attempts of an *UnknownOutcomeError or *NotSentError
-	}{
-		{name: "SYSTEMERROR retried, then success",
-			script: []answer{failure("SYSTEMERROR"), success()}, wantRequests: 2, wantOutcome: OutcomeOK},
-		{name: "SYSTEMERROR exhausted is unknown",
-			script:       []answer{failure("SYSTEMERROR"), failure("SYSTEMERROR"), failure("SYSTEMERROR")},
-			wantRequests: 3, wantOutcome: OutcomeUnknown, wantType: "unknown", wantAttempts: 3,
-			wantIs: []error{ErrOutcomeUnknown, ErrSystemError}, wantNotIs: []error{ErrNotSent}},
-		{name: "FREQ_LIMIT retried",
-			script: []answer{failure("FREQ_LIMIT"), failure("FREQ_LIMIT"), success()}, wantRequests: 3, wantOutcome: OutcomeOK},
-		{name: "SECOND_OVER_LIMITED retried like FREQ_LIMIT",
-			script: []answer{failure("SECOND_OVER_LIMITED"), success()}, wantRequests: 2, wantOutcome: OutcomeOK},
-		{name: "numeric code with return_code FAIL retried",
-			script: []answer{returnFail("268458547"), success()}, wantRequests: 2, wantOutcome: OutcomeOK},
-		{name: "numeric code exhausted is unknown",
-			script:       []answer{returnFail("268458547"), returnFail("268458547"), returnFail("268458547")},
-			wantRequests: 3, wantOutcome: OutcomeUnknown, wantType: "unknown", wantAttempts: 3, wantIs: []error{ErrOutcomeUnknown}},
-		{name: "return_code FAIL without code retried",
-			script: []answer{reply(func(map[string]string) []kv {
-				return []kv{{"return_code", "FAIL"}, {"return_msg", "签名失败"}}
-			}), success()}, wantRequests: 2, wantOutcome: OutcomeOK},
-		{name: "HTTP 502 HTML retried",
-			script: []answer{httpAnswer(http.StatusBadGateway, "text/html", html502), success()}, wantRequests: 2, wantOutcome: OutcomeOK},
-		{name: "HTTP 200 HTML retried",
-			script: []answer{httpAnswer(http.StatusOK, "text/html", html502), success()}, wantRequests: 2, wantOutcome: OutcomeOK},
-		{name: "empty body retried",
-			script: []answer{httpAnswer(http.StatusOK, "text/xml", ""), success()}, wantRequests: 2, wantOutcome: OutcomeOK},
-		{name: "connection dropped after the request retried",
-			script: []answer{hijack(), success()}, wantRequests: 2, wantOutcome: OutcomeOK},
-		{name: "connection dropped on every attempt is unknown",
-			script:       []answer{hijack(), hijack(), hijack()},
-			wantRequests: 3, wantOutcome: OutcomeUnknown, wantType: "unknown", wantAttempts: 3,
-			wantIs: []error{ErrOutcomeUnknown}, wantNotIs: []error{ErrNotSent}},
-		{name: "PROCESSING not retried, pending",
-			script: []answer{failure("PROCESSING")}, wantRequests: 1, wantOutcome: OutcomePending,
-			wantType: "unknown", wantAttempts: 1, wantIs: []error{ErrOutcomeUnknown, ErrProcessing}},
-		{name: "FATAL_ERROR not retried, pending",
-			script: []answer{failure("FATAL_ERROR")}, wantRequests: 1, wantOutcome: OutcomePending,
-			wantType: "unknown", wantAttempts: 1, wantIs: []error{ErrOutcomeUnknown, ErrFatalError}},
-		{name: "NOTENOUGH not retried, final",
-			script: []answer{failure("NOTENOUGH")}, wantRequests: 1, wantOutcome: OutcomeFinal,
-			wantType: "api", wantIs: []error{ErrNotEnough}, wantNotIs: []error{ErrOutcomeUnknown}},
-		{name: "SENDNUM_LIMIT not retried, final",
-			script: []answer{failure("SENDNUM_LIMIT")}, wantRequests: 1, wantOutcome: OutcomeFinal,
-			wantType: "api", wantIs: []error{ErrSendNumLimit}, wantNotIs: []error{ErrOutcomeUnknown}},
-		{name: "SEND_FAILED not retried, final",
-			script: []answer{failure("SEND_FAILED")}, wantRequests: 1, wantOutcome: OutcomeFinal,
-			wantType: "api", wantIs: []error{ErrSendFailed}},
-		{name: "SIGN_ERROR not retried, rejected",
-			script: []answer{failure("SIGN_ERROR")}, wantRequests: 1, wantOutcome: OutcomeRejected,
-			wantType: "api", wantIs: []error{ErrSignError}, wantNotIs: []error{ErrOutcomeUnknown}},
-		{name: "CA_ERROR not retried, rejected",
-			script: []answer{returnFail("CA_ERROR")}, wantRequests: 1, wantOutcome: OutcomeRejected,
-			wantType: "api", wantIs: []error{ErrCAError}},
-		{name: "PARAM_ERROR not retried, rejected",
-			script: []answer{failure("PARAM_ERROR")}, wantRequests: 1, wantOutcome: OutcomeRejected,
-			wantType: "api", wantIs: []error{ErrParamError}},
-		{name: "final answer after a delivered attempt is unknown",
-			script:       []answer{failure("SYSTEMERROR"), failure("SIGN_ERROR")},
-			wantRequests: 2, wantOutcome: OutcomeUnknown, wantType: "unknown", wantAttempts: 2,
-			wantIs: []error{ErrOutcomeUnknown, ErrSignError}},
-		{name: "timeout then NOTENOUGH is unknown (the first may have landed)",
-			opts:         []Option{WithTimeout(2 * time.Second)},
-			script:       []answer{hang(), failure("NOTENOUGH")},
-			wantRequests: 2, wantOutcome: OutcomeUnknown, wantType: "unknown", wantAttempts: 2,
-			wantIs: []error{ErrOutcomeUnknown, ErrNotEnough}},
-		{name: "attempts exhausted carry MaxAttempts",
-			opts:         []Option{WithRetryPolicy(RetryPolicy{MaxAttempts: 5, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond})},
-			script:       []answer{failure("SYSTEMERROR"), hijack(), httpAnswer(503, "text/plain", "busy"), returnFail("1"), failure("FREQ_LIMIT")},
-			wantRequests: 5, wantOutcome: OutcomeUnknown, wantType: "unknown", wantAttempts: 5,
-			wantIs: []error{ErrOutcomeUnknown, ErrFreqLimit}},
-		{name: "MaxAttempts 1 disables retries",
-			opts:         []Option{WithRetryPolicy(RetryPolicy{MaxAttempts: 1})},
-			script:       []answer{failure("SYSTEMERROR")},
-			wantRequests: 1, wantOutcome: OutcomeUnknown, wantType: "unknown", wantAttempts: 1},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			c, ts := newTestClient(t, tt.opts...)
-			ts.push(tt.script...)
-			const bill = "RETRY000000000000000000001"
-			res, err := c.Send(t.Context(), sendReq(bill))
-			reqs := ts.requests()
-			if len(reqs) != tt.wantRequests {
-				t.Errorf("server got %d requests, want %d", len(reqs), tt.wantRequests)
-			}
-			checkSameBody(t, reqs)
-			if got := Outcome(err); got != tt.wantOutcome {
-				t.Errorf("Outcome(%v) = %v, want %v", err, got, tt.wantOutcome)
-			}
-			if tt.wantOutcome == OutcomeOK {
-				if err != nil || res == nil || res.BillNo != bill {
-					t.Fatalf("Send = %+v, %v; want success for %s", res, err, bill)
-				}
-				return
-			}
-			if res != nil {
-				t.Errorf("Send returned a result with an error: %+v", res)
-			}
-			checkErrorShape(t, err, tt.wantType, tt.wantAttempts, tt.wantIs, tt.wantNotIs)
-			checkBillNo(t, err, bill)
-		})
-	}
-}
-
-// checkSameBody asserts every attempt sent the first attempt's bytes.
-func checkSameBody(t *testing.T, reqs []received) {
-	t.Helper()
-	for i, r := range reqs {
-		if len(r.Body) == 0 {
-			t.Errorf("attempt %d: empty body", i+1)
-		}
-		if !bytes.Equal(r.Body, reqs[0].Body) {
-			t.Errorf("attempt %d body differs from the first:\n got %s\nwant %s", i+1, r.Body, reqs[0].Body)
-		}
-	}
-}
-
-func checkErrorShape(t *testing.T, err error, wantType string, wantAttempts int, is, notIs []error) {
-	t.Helper()
-	if err == nil {
-		t.Fatal("err = nil")
-	}
-	var (
-		ae *APIError
-		ue *UnknownOutcomeError
-		ns *NotSentError
-	)
-	switch wantType {
-	case "api":
-		if !errors.As(err, &ae) || errors.As(err, &ue) || errors.As(err, &ns) {
-			t.Errorf("err = %T %v; want a bare *APIError", err, err)
-		}
-	case "unknown":
-		if !errors.As(err, &ue) {
-			t.Fatalf("err = %T %v; want an *UnknownOutcomeError", err, err)
-		}
-		if ue.Attempts != wantAttempts {
-			t.Errorf("Attempts = %d, want %d", ue.Attempts, wantAttempts)
-		}
-	case "notsent":
-		if !errors.As(err, &ns) || errors.As(err, &ue) {
-			t.Fatalf("err = %T %v; want a *NotSentError", err, err)
-		}
-		if ns.Attempts != wantAttempts {
-			t.Errorf("Attempts = %d, want %d", ns.Attempts, wantAttempts)
-		}
-	}
-	for _, target := range is {
-		if !errors.Is(err, target) {
-			t.Errorf("errors.Is(%v, %v) = false", err, target)
-		}
-	}
-	for _, target := range notIs {
-		if errors.Is(err, target) {
-			t.Errorf("errors.Is(%v, %v) = true", err, target)
-		}
-	}
-}
-
-// Rules that need no server answer: the request never reaches a handler.
-func TestRetryNotSent(t *testing.T) {
-	t.Parallel()
-	p := sharedPKI(t)
-	otherCA, err := testcert.NewCA("another CA")
-	if err != nil {
-		t.Fatal(err)
-	}
-	otherServer, err := otherCA.Server()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name    string
-		server  func(*tls.Config) // nil: no server at all (closed port)
-		cfg     func(*Config)
-		wantErr error
-	}{
-		{name: "dial refused (closed port)"},
-		{name: "client trusts another CA",
-			server: func(*tls.Config) {},
-			cfg:    func(c *Config) { c.RootCAs = otherCA.Pool() }},
-		{name: "client trusts only the system roots",
-			server: func(*tls.Config) {},
-			cfg:    func(c *Config) { c.RootCAs = nil }},
-		{name: "server certificate from another CA",
-			server: func(c *tls.Config) { c.Certificates = []tls.Certificate{otherServer.TLS()} }},
-		{name: "server trusts another CA (TLS 1.2)",
-			server: func(c *tls.Config) { c.ClientCAs = otherCA.Pool(); c.MaxVersion = tls.VersionTLS12 }},
-		{name: "server offers only TLS 1.1",
-			server: func(c *tls.Config) { c.MinVersion = tls.VersionTLS10; c.MaxVersion = tls.VersionTLS11 }},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			cfg := Config{MchID: testMchID, AppID: testAppID, APIKey: testAPIKey, PKCS12: p.p12, RootCAs: p.ca.Pool()}
-			var ts *testServer
-			if tt.server == nil {
-				cfg.BaseURL = "https://" + closedAddr(t)
-			} else {
-				ts = newTestServer(t, tt.server)
-				cfg.BaseURL = ts.URL
-			}
-			if tt.cfg != nil {
-				tt.cfg(&cfg)
-			}
-			c := newClientFor(t, cfg)
-			const bill = "NOTSENT1"
-			_, err := c.Send(t.Context(), sendReq(bill))
-			if got := Outcome(err); got != OutcomeNotSent {
-				t.Errorf("Outcome(%v) = %v, want NOT_SENT", err, got)
-			}
-			checkErrorShape(t, err, "notsent", tinyRetry.MaxAttempts, []error{ErrNotSent}, []error{ErrOutcomeUnknown})
-			checkBillNo(t, err, bill)
-			if ts != nil {
-				if n := len(ts.requests()); n != 0 {
-					t.Errorf("server handler got %d requests, want 0", n)
-				}
-				if h := ts.handshakes.Load(); h != int64(tinyRetry.MaxAttempts) {
-					t.Errorf("server saw %d handshakes, want one per attempt (%d)", h, tinyRetry.MaxAttempts)
-				}
-			}
-		})
-	}
-}
-
-// TestServerRefusesClientCertTLS13 pins what happens when the server refuses
-// the merchant certificate under TLS 1.3: the client's handshake completes
-// before the server has checked the certificate, the request is written and
-// the refusal arrives as an alert instead of an answer. The client cannot
-// tell that from a reset after delivery, so the safe reading is unknown.
-func TestServerRefusesClientCertTLS13(t *testing.T) {
-	t.Parallel()
-	otherCA, err := testcert.NewCA("another CA")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := newTestServer(t, func(c *tls.Config) { c.ClientCAs = otherCA.Pool(); c.MinVersion = tls.VersionTLS13 })
-	c := newClientFor(t, testConfig(t, ts))
-	_, err = c.Send(t.Context(), sendReq("TLS13REFUSED"))
-	if got := Outcome(err); got != OutcomeUnknown {
-		t.Errorf("Outcome(%v) = %v, want UNKNOWN", err, got)
-	}
-	if n := len(ts.requests()); n != 0 {
-		t.Errorf("server handler got %d requests, want 0", n)
-	}
-	checkBillNo(t, err, "TLS13REFUSED")
-}
-
-// closedAddr returns a loopback address nobody listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
-// logFunc is a slog handler calling f for every record (test hook).
-type logFunc func(slog.Record)
-
-func (f logFunc) Enabled(context.Context, slog.Level) bool      { return true }
-func (f logFunc) Handle(_ context.Context, r slog.Record) error { f(r); return nil }
-func (f logFunc) WithAttrs([]slog.Attr) slog.Handler            { return f }
-func (f logFunc) WithGroup(string) slog.Handler                 { return f }
-
-func attemptOf(r slog.Record) int64 {
-	var n int64
-	r.Attrs(func(a slog.Attr) bool {
-		if a.Key == "attempt" {
-			n = a.Value.Int64()
-			return false
-		}
-		return true
-	})
-	return n
-}
-
-// A context cancelled while the client waits between attempts ends the
-// call at once: unknown when an attempt was written, not sent otherwise. The
-// backoff is an hour, so only a prompt stop lets the test finish.
-func TestRetryContextCancelledDuringBackoff(t *testing.T) {
-	t.Parallel()
-	hourly := WithRetryPolicy(RetryPolicy{MaxAttempts: 3, BaseDelay: time.Hour, MaxDelay: time.Hour})
-	tests := []struct {
-		name    string
-		closed  bool // no server: the attempt is never written
-		wantOut OutcomeClass
-		wantTyp string
-	}{
-		{name: "after a delivered attempt", wantOut: OutcomeUnknown, wantTyp: "unknown"},
-		{name: "after an attempt that never connected", closed: true, wantOut: OutcomeNotSent, wantTyp: "notsent"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			ctx, cancel := context.WithCancel(t.Context())
-			defer cancel()
-			// The client logs each attempt before it waits: cancel there.
-			logger := slog.New(logFunc(func(r slog.Record) {
-				if attemptOf(r) == 1 {
-					cancel()
-				}
-			}))
-			var ts *testServer
-			cfg := Config{}
-			if tt.closed {
-				ts = newTestServer(t) // only for the certificates
-				cfg = testConfig(t, ts)
-				cfg.BaseURL = "https://" + closedAddr(t)
-			} else {
-				ts = newTestServer(t)
-				ts.push(failure("SYSTEMERROR"))
-				cfg = testConfig(t, ts)
-			}
-			c := newClientFor(t, cfg, hourly, WithLogger(logger))
-			start := time.Now()
-			_, err := c.Send(ctx, sendReq("CANCEL1"))
-			if elapsed := time.Since(start); elapsed > time.Minute {
-				t.Errorf("Send took %v after cancel", elapsed)
-			}
-			if got := Outcome(err); got != tt.wantOut {
-				t.Errorf("Outcome(%v) = %v, want %v", err, got, tt.wantOut)
-			}
-			checkErrorShape(t, err, tt.wantTyp, 1, nil, nil)
-			checkBillNo(t, err, "CANCEL1")
-		})
-	}
-}
-
-func TestRetryContextCancelledBeforeSend(t *testing.T) {
-	t.Parallel()
-	c, ts := newTestClient(t)
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	_, err := c.Send(ctx, sendReq("EARLY1"))
-	checkErrorShape(t, err, "notsent", 0, []error{ErrNotSent, context.Canceled}, []error{ErrOutcomeUnknown})
-	checkBillNo(t, err, "EARLY1")
-	if n := len(ts.requests()); n != 0 {
-		t.Errorf("server got %d requests, want 0", n)
-	}
-}
 
 func TestRetryPolicyDelay(t *testing.T) {
 	t.Parallel()
@@ -384,7 +15,7 @@ func TestRetryPolicyDelay(t *testing.T) {
 	}{
 		{"doubling capped", RetryPolicy{MaxAttempts: 10, BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second}},
 		{"base equals max", RetryPolicy{MaxAttempts: 3, BaseDelay: time.Second, MaxDelay: time.Second}},
-		{"default", DefaultRetryPolicy},
+		{"default", DefaultRetryPolicy()},
 		{"tiny", tinyRetry},
 	}
 	for _, tt := range tests {
@@ -413,8 +44,8 @@ func TestRetryPolicyDelay(t *testing.T) {
 			}
 		})
 	}
-	if got := DefaultRetryPolicy; got.BaseDelay < time.Second || got.MaxAttempts < 1 || got.MaxDelay < got.BaseDelay {
-		t.Errorf("DefaultRetryPolicy = %+v, want BaseDelay >= 1s (the official minimum retry interval)", got)
+	if got := DefaultRetryPolicy(); got.BaseDelay < time.Second || got.MaxAttempts < 1 || got.MaxDelay < got.BaseDelay {
+		t.Errorf("DefaultRetryPolicy() = %+v, want BaseDelay >= 1s (the official minimum retry interval)", got)
 	}
 	for _, bad := range []RetryPolicy{{}, {MaxAttempts: 1, BaseDelay: -1}, {MaxAttempts: 2, BaseDelay: 2 * time.Second, MaxDelay: time.Second}} {
 		if err := WithRetryPolicy(bad)(&options{}); err == nil {
@@ -425,25 +56,30 @@ func TestRetryPolicyDelay(t *testing.T) {
 
 // A rate limiter that cannot grant a token before the deadline stops the
 // call before anything is written: not sent, and the server sees nothing.
-func TestRateLimitWaitBeyondDeadlineIsNotSent(t *testing.T) {
+// TestDefaultRetryPolicyIsAValue is the regression test for issue 8 item 14:
+// no package-level value decides what NewClient uses, so a caller cannot
+// turn retries into "not sent after 0 attempt(s)" for every Client.
+func TestDefaultRetryPolicyIsAValue(t *testing.T) {
 	t.Parallel()
-	c, ts := newTestClient(t, WithRateLimit(0.001, 1)) // one token, the next in 1000 s
-	ts.push(success())
-	if _, err := c.Send(t.Context(), sendReq("RATE1")); err != nil {
-		t.Fatalf("first Send: %v", err)
+	p := DefaultRetryPolicy()
+	p.MaxAttempts, p.BaseDelay = 0, 0
+	if got := DefaultRetryPolicy(); got.MaxAttempts != 3 || got.BaseDelay != time.Second || !got.valid() {
+		t.Errorf("DefaultRetryPolicy() = %+v after changing a copy", got)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	_, err := c.Send(ctx, sendReq("RATE2"))
-	var ns *NotSentError
-	if !errors.As(err, &ns) || errors.Is(err, ErrOutcomeUnknown) || Outcome(err) != OutcomeNotSent {
-		t.Errorf("err = %v; want a *NotSentError", err)
+	if o := defaultOptions(); !o.retry.valid() || o.retry != DefaultRetryPolicy() {
+		t.Errorf("default options use %+v", o.retry)
 	}
-	checkBillNo(t, err, "RATE2")
-	if ns != nil && ns.Attempts != 1 {
-		t.Errorf("Attempts = %d, want 1: a refused wait is not retried", ns.Attempts)
+	if err := WithRetryPolicy(RetryPolicy{})(&options{}); err == nil {
+		t.Error("WithRetryPolicy accepted the zero policy")
 	}
-	if n := len(ts.requests()); n != 1 {
-		t.Errorf("server got %d requests, want 1", n)
+}
+
+// closedAddr returns a loopback address nobody listens on.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	addr, err := testcert.ClosedAddr()
+	if err != nil {
+		t.Fatal(err)
 	}
+	return addr
 }

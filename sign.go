@@ -2,11 +2,11 @@ package redpack
 
 import (
 	"crypto/md5"
+	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
 	"slices"
 	"strings"
-	"sync"
 )
 
 // param is one request or response field: wire name and raw value.
@@ -18,20 +18,9 @@ type param struct {
 // Sorting once serves both the signature and a deterministic XML body.
 type params []param
 
-// sort orders p by name. Short lists (every request) get an insertion sort:
-// requests are built almost in order (see Client.sendParams), so it runs in
-// about one pass. Longer ones (an answer's fields, a caller's map given to
-// Sign, possibly hostile) get an O(n log n) sort.
+// sort orders p by name in byte order.
 func (p params) sort() {
-	if len(p) > 32 {
-		slices.SortFunc(p, func(a, b param) int { return strings.Compare(a.k, b.k) })
-		return
-	}
-	for i := 1; i < len(p); i++ {
-		for j := i; j > 0 && p[j].k < p[j-1].k; j-- {
-			p[j], p[j-1] = p[j-1], p[j]
-		}
-	}
+	slices.SortFunc(p, func(a, b param) int { return strings.Compare(a.k, b.k) })
 }
 
 // add appends k=v when v is not empty: empty values are neither signed nor
@@ -61,14 +50,11 @@ func (p params) get(k string) string {
 	return ""
 }
 
-var signBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
-
 // signSorted computes the v2 MD5 signature of p, which must be sorted by
 // name: "k1=v1&k2=v2&key=KEY", MD5, uppercase hex. "sign" and empty values
 // are skipped. lower selects lowercase hex (the mini-program paySign).
 func signSorted(p params, key string, lower bool) string {
-	bp := signBufPool.Get().(*[]byte)
-	b := (*bp)[:0]
+	b := make([]byte, 0, 512)
 	for _, kv := range p {
 		if kv.v == "" || kv.k == "sign" {
 			continue
@@ -81,20 +67,12 @@ func signSorted(p params, key string, lower bool) string {
 	b = append(b, "key="...)
 	b = append(b, key...)
 	sum := md5.Sum(b)
-	// Wipe the key from the pooled buffer before handing it back.
-	clear(b)
-	*bp = b
-	signBufPool.Put(bp)
-	var out [32]byte
-	hex.Encode(out[:], sum[:])
-	if !lower {
-		for i, c := range out {
-			if c >= 'a' && c <= 'f' {
-				out[i] = c - 'a' + 'A'
-			}
-		}
+	clear(b) // the key does not outlive the call in this buffer
+	h := hex.EncodeToString(sum[:])
+	if lower {
+		return h
 	}
-	return string(out[:])
+	return strings.ToUpper(h)
 }
 
 // Sign returns the WeChat Pay v2 MD5 signature (uppercase hex) of fields
@@ -142,4 +120,14 @@ type signer func(p params, lower bool) string
 
 func newSigner(apiKey string) signer {
 	return func(p params, lower bool) string { return signSorted(p, apiKey, lower) }
+}
+
+// newNonce returns a nonce_str: crypto/rand.Text, 26 characters of
+// [A-Z2-7] (128 random bits), within the 32 allowed.
+func newNonce() string {
+	t := rand.Text()
+	if len(t) > 32 {
+		t = t[:32]
+	}
+	return t
 }

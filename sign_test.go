@@ -238,13 +238,11 @@ func TestSignRiskInfoAsSent(t *testing.T) {
 func TestClientSignsRequestAsSent(t *testing.T) {
 	t.Parallel()
 	c := offlineClient(t, uniqueMchID(), "wxcbda96de0b165486")
-	f := sendFields{
+	f := Packet{
 		BillNo: "0010010404201411170000046545", OpenID: "onqOjjmM1tad-3ROpncN-yUfa6uI", Amount: 200,
 		SendName: "send_name", Wishing: "恭喜发财", ActName: "新年红包", Remark: "新年红包", SceneID: SceneLottery,
-		RiskInfo:     RiskInfo{PostTime: time.Unix(123123412, 0), ClientVersion: "234134", Mobile: "122344545", DeviceID: "IOS"},
-		ConsumeMchID: "10000097",
 	}
-	p := c.sendParams(&f, 1)
+	p := c.sendParams(&f, 1, RiskInfo{PostTime: time.Unix(123123412, 0), ClientVersion: "234134", Mobile: "122344545", DeviceID: "IOS"}, "10000097")
 	p = p.add("client_ip", "127.0.0.1")
 	p = p.add("nonce_str", "50780e0cca98c8c8e814883e5caa672e")
 	p.sort()
@@ -270,7 +268,7 @@ func TestClientSignsRequestAsSent(t *testing.T) {
 	if strings.Contains(string(body), "sign_type") {
 		t.Errorf("body carries sign_type: %s", body)
 	}
-	r, err := decodeXML(body)
+	r, err := decodeXML(body, false)
 	if err != nil {
 		t.Fatalf("decodeXML(own body): %v", err)
 	}
@@ -345,19 +343,53 @@ func TestBizRedPacketPaySign(t *testing.T) {
 	}
 }
 
+// TestBizRedPacketRefusesBadPackage is the regression test for issue 8
+// item 13: only a package of the documented shape, for this Client's mch_id
+// and appid, is signed.
 func TestBizRedPacketRefusesBadPackage(t *testing.T) {
 	t.Parallel()
-	c := offlineClient(t, uniqueMchID(), "wxd27ebc41b85ce36d")
-	_, err := c.BizRedPacket("")
-	var ve *ValidationError
-	if !errors.As(err, &ve) || !ve.Has("package") {
-		t.Errorf(`BizRedPacket("") = %v, want a *ValidationError naming package`, err)
+	const (
+		mch     = "11475856"
+		mini    = "wxd27ebc41b85ce36d"
+		sendid  = "242e8abd163d300019b2cae74ba8e8c06e3f0e51ab84d16b3c80decd22a5b672"
+		pkgSign = "4110d649a5aef52dd6b95654ddf91ca7d5411ac159ace4e1a766b7d3967a1c3dfe1d256811445a4abda2d9cfa4a9b377a829258bd00d90313c6c346f2349fe5d"
+	)
+	pkg := func(sendid, ver, sign, mchid, appid string) string {
+		return "sendid=" + sendid + "&ver=" + ver + "&sign=" + sign + "&mchid=" + mchid + "&appid=" + appid
 	}
-	if _, err := c.BizRedPacket(strings.Repeat("a", 1025)); err == nil {
-		t.Error("BizRedPacket accepted a package longer than 1024 bytes")
+	miniClient := offlineClient(t, mch, mini)
+	oaClient := offlineClient(t, mch, "wxcbda96de0b165486")
+	tests := []struct {
+		name   string
+		c      *Client
+		pkg    string
+		reason string // "" when it must be signed
+	}{
+		{"valid", miniClient, pkg(sendid, "8", pkgSign, mch, mini), ""},
+		{"empty", miniClient, "", "required"},
+		{"Official Account client", oaClient, pkg(sendid, "8", pkgSign, mch, mini), "appid is not this Client's"},
+		{"another merchant", miniClient, pkg(sendid, "8", pkgSign, "11475857", mini), "mchid is not this Client's"},
+		{"short sendid", miniClient, pkg(sendid[:63], "8", pkgSign, mch, mini), "sendid"},
+		{"sendid not hex", miniClient, pkg(strings.Repeat("g", 64), "8", pkgSign, mch, mini), "sendid"},
+		{"short sign", miniClient, pkg(sendid, "8", pkgSign[:127], mch, mini), "sign must be"},
+		{"ver not digits", miniClient, pkg(sendid, "8a", pkgSign, mch, mini), "ver"},
+		{"fields out of order", miniClient, "ver=8&sendid=" + sendid + "&sign=" + pkgSign + "&mchid=" + mch + "&appid=" + mini, "must be sendid"},
+		{"an extra field", miniClient, pkg(sendid, "8", pkgSign, mch, mini) + "&x=1", "must be sendid"},
+		{"already URL-encoded", miniClient, url.QueryEscape(pkg(sendid, "8", pkgSign, mch, mini)), "must be sendid"},
+		{"huge", miniClient, strings.Repeat("a", 4096), "longer than"},
 	}
-	if _, err := c.BizRedPacket(strings.Repeat("a", 1024)); err != nil {
-		t.Errorf("BizRedPacket(1024 bytes) = %v", err)
+	for _, tt := range tests {
+		b, err := tt.c.BizRedPacket(tt.pkg)
+		if tt.reason == "" {
+			if err != nil || b.PaySign == "" {
+				t.Errorf("%s: BizRedPacket = %+v, %v; want it signed", tt.name, b, err)
+			}
+			continue
+		}
+		var ve *ValidationError
+		if !errors.As(err, &ve) || !ve.Has("package") || !strings.Contains(err.Error(), tt.reason) || b.PaySign != "" {
+			t.Errorf("%s: BizRedPacket = %+v, %v; want a *ValidationError about %q", tt.name, b, err, tt.reason)
+		}
 	}
 }
 

@@ -105,24 +105,23 @@ func TestCertificateForms(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ts := newTestServer(t)
-			cfg := testConfig(t, ts)
+			ts := newMinimalServer(t)
+			cfg := mtlsConfig(t, ts.URL)
 			cfg.PKCS12 = nil
 			tt.set(t, &cfg)
 			c := newClientFor(t, cfg)
-			ts.push(success())
 			if _, err := c.Send(t.Context(), sendReq("CERTFORM1")); err != nil {
 				t.Fatalf("Send: %v", err)
 			}
-			r := ts.last(t)
-			if len(r.PeerCerts) != tt.wantChain {
-				t.Fatalf("server saw a chain of %d certificates, want %d", len(r.PeerCerts), tt.wantChain)
+			peers, _ := ts.last()
+			if len(peers) != tt.wantChain {
+				t.Fatalf("server saw a chain of %d certificates, want %d", len(peers), tt.wantChain)
 			}
-			if !r.PeerCerts[0].Equal(tt.leaf.Cert) {
-				t.Errorf("server saw leaf %q, want the merchant's", r.PeerCerts[0].Subject)
+			if !peers[0].Equal(tt.leaf.Cert) {
+				t.Errorf("server saw leaf %q, want the merchant's", peers[0].Subject)
 			}
-			if tt.wantChain == 2 && !r.PeerCerts[1].Equal(p.ca.Cert) {
-				t.Errorf("second certificate is %q, want the CA", r.PeerCerts[1].Subject)
+			if tt.wantChain == 2 && !peers[1].Equal(p.ca.Cert) {
+				t.Errorf("second certificate is %q, want the CA", peers[1].Subject)
 			}
 		})
 	}
@@ -213,8 +212,8 @@ func TestCertificateCNWarning(t *testing.T) {
 			var buf bytes.Buffer
 			logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			l := merchantLeaf(t, tt.cn, testcert.MerchantOptions{})
-			ts := newTestServer(t)
-			cfg := testConfig(t, ts)
+			ts := newMinimalServer(t)
+			cfg := mtlsConfig(t, ts.URL)
 			cfg.PKCS12, cfg.CertPEM, cfg.KeyPEM = nil, l.CertPEM, l.KeyPEM
 			c := newClientFor(t, cfg, WithLogger(logger))
 			warned := strings.Contains(buf.String(), "level=WARN") && strings.Contains(buf.String(), "CN")
@@ -224,7 +223,6 @@ func TestCertificateCNWarning(t *testing.T) {
 			if tt.warn && !strings.Contains(buf.String(), "cn="+tt.cn) {
 				t.Errorf("warning does not name the CN: %s", buf.String())
 			}
-			ts.push(success())
 			if _, err := c.Send(t.Context(), sendReq("CN1")); err != nil {
 				t.Errorf("Send: %v", err)
 			}
@@ -285,30 +283,20 @@ func TestBaseURL(t *testing.T) {
 // answer is unknown and the target never sees a request.
 func TestNoRedirect(t *testing.T) {
 	t.Parallel()
-	c, ts := newTestClient(t)
-	target := newTestServer(t) // any request to it fails the test (unscripted)
-	redirect := answer{status: http.StatusFound,
-		header: map[string]string{"Location": target.URL + "/mmpaymkttransfers/sendredpack"},
-		body:   func(map[string]string) string { return "" }}
-	ts.push(redirect, redirect, redirect)
+	target := newMinimalServer(t)
+	ts := newMinimalServer(t)
+	ts.redirect = target.URL + epSend.path
+	c := newClientFor(t, mtlsConfig(t, ts.URL))
 	_, err := c.Send(t.Context(), sendReq("REDIR1"))
-	if Outcome(err) != OutcomeUnknown {
-		t.Errorf("Outcome(%v) = %v, want UNKNOWN", err, Outcome(err))
-	}
 	var de *DecodeError
-	if !errors.As(err, &de) || de.HTTPStatus != http.StatusFound {
-		t.Errorf("err = %v; want a DecodeError with HTTP 302", err)
+	if OutcomeOf(err) != OutcomeUnknown || !errors.As(err, &de) || de.HTTPStatus != http.StatusFound {
+		t.Errorf("err = %v; want an unknown outcome with a DecodeError of HTTP 302", err)
 	}
-	if n := len(target.requests()); n != 0 {
-		t.Errorf("redirect target got %d requests", n)
+	if n := ts.requests.Load(); n != int64(tinyRetry.MaxAttempts) {
+		t.Errorf("server got %d requests, want %d", n, tinyRetry.MaxAttempts)
 	}
-	if h := target.handshakes.Load(); h != 0 {
-		t.Errorf("redirect target saw %d handshakes", h)
-	}
-	for _, r := range ts.requests() {
-		if r.Path != "/mmpaymkttransfers/sendredpack" {
-			t.Errorf("server got %s", r.Path)
-		}
+	if n := target.requests.Load() + target.handshakes.Load(); n != 0 {
+		t.Errorf("redirect target saw %d requests and handshakes", n)
 	}
 }
 
@@ -325,19 +313,17 @@ func TestTLSVersions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ts := newTestServer(t, tt.mod)
-			c := newClientFor(t, testConfig(t, ts))
-			ts.push(success())
+			ts := newMinimalServer(t, tt.mod)
+			c := newClientFor(t, mtlsConfig(t, ts.URL))
 			if _, err := c.Send(t.Context(), sendReq("TLSV1")); err != nil {
 				t.Fatalf("Send: %v", err)
 			}
-			if got := ts.last(t).TLSVersion; got != tt.want {
+			if _, got := ts.last(); got != tt.want {
 				t.Errorf("negotiated %s, want %s", tls.VersionName(got), tls.VersionName(tt.want))
 			}
 		})
 	}
-	// The client's own floor, whatever the server offers.
-	c, _ := newTestClient(t)
+	c := offlineClient(t, uniqueMchID(), okAppID)
 	if v := c.transport.TLSClientConfig.MinVersion; v < tls.VersionTLS12 {
 		t.Errorf("client MinVersion = %s", tls.VersionName(v))
 	}
@@ -347,8 +333,8 @@ func TestTLSVersions(t *testing.T) {
 // *tls.Certificate, over several connections.
 func TestCertificateParsedOnce(t *testing.T) {
 	t.Parallel()
-	c, ts := newTestClient(t)
-	ts.always(success())
+	ts := newMinimalServer(t)
+	c := newClientFor(t, mtlsConfig(t, ts.URL))
 	tc := c.transport.TLSClientConfig
 	if len(tc.Certificates) != 0 || tc.GetCertificate != nil {
 		t.Errorf("the certificate must reach TLS only through GetClientCertificate")
@@ -361,40 +347,17 @@ func TestCertificateParsedOnce(t *testing.T) {
 		if _, err := c.Send(t.Context(), sendReq("ONCE1")); err != nil {
 			t.Fatalf("Send %d: %v", i, err)
 		}
+		peers, _ := ts.last()
+		if len(peers) == 0 || !peers[0].Equal(first.Leaf) {
+			t.Errorf("send %d: the server saw another client certificate", i+1)
+		}
 		c.CloseIdleConnections() // the next send needs a new connection
 		again, err := tc.GetClientCertificate(&tls.CertificateRequestInfo{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if again != first {
+		if err != nil || again != first {
 			t.Errorf("GetClientCertificate returned a different *tls.Certificate on call %d", i+2)
 		}
 	}
 	if h := ts.handshakes.Load(); h != 2 {
 		t.Errorf("handshakes = %d, want 2 (one per connection)", h)
-	}
-	reqs := ts.requests()
-	for i, r := range reqs {
-		if len(r.PeerCerts) == 0 || !r.PeerCerts[0].Equal(reqs[0].PeerCerts[0]) || !r.PeerCerts[0].Equal(first.Leaf) {
-			t.Errorf("request %d: the server saw another client certificate", i+1)
-		}
-	}
-}
-
-// Connections are reused: many sequential sends share one handshake.
-func TestConnectionReuse(t *testing.T) {
-	t.Parallel()
-	c, ts := newTestClient(t)
-	ts.always(success())
-	for i := range 50 {
-		if _, err := c.Send(t.Context(), sendReq("")); err != nil {
-			t.Fatalf("Send %d: %v", i, err)
-		}
-	}
-	if n := len(ts.requests()); n != 50 {
-		t.Errorf("server got %d requests, want 50", n)
-	}
-	if h := ts.handshakes.Load(); h != 1 {
-		t.Errorf("50 sequential sends made %d TLS handshakes, want 1", h)
 	}
 }

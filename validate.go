@@ -1,6 +1,7 @@
 package redpack
 
 import (
+	"math"
 	"strconv"
 	"unicode"
 	"unicode/utf8"
@@ -36,6 +37,7 @@ const (
 // checker collects every problem with a request before anything is sent.
 type checker struct {
 	op     string
+	bill   string // the request's bill number, for the error when valid
 	fields []FieldError
 }
 
@@ -47,7 +49,13 @@ func (c *checker) err() error {
 	if len(c.fields) == 0 {
 		return nil
 	}
-	return &ValidationError{Op: c.op, Fields: c.fields}
+	e := &ValidationError{Op: c.op, Fields: c.fields}
+	if !e.Has("mch_billno") {
+		// Only a valid bill number is carried: an invalid one may be a
+		// secret pasted into the wrong field.
+		e.BillNo = c.bill
+	}
+	return e
 }
 
 // text checks a free-text field: required, valid UTF-8, at most max bytes,
@@ -112,8 +120,14 @@ func isOpenIDByte(b byte) bool { return isAlnum(b) || b == '-' || b == '_' }
 // are never quoted back, so a mistyped secret pasted in the wrong field does
 // not reach a log.
 
-func (c *checker) billNo(v string, required bool) {
-	c.token("mch_billno", v, billNoMaxLen, required, isAlnum, "[0-9A-Za-z]")
+// billNo checks a required bill number. The caller owns the number for the
+// payment's whole life, so an empty one is refused rather than generated.
+func (c *checker) billNo(v string) {
+	if v == "" {
+		c.fail("mch_billno", "required: take one from Client.NewBillNo or Client.BillNoFor and store it before sending")
+		return
+	}
+	c.token("mch_billno", v, billNoMaxLen, true, isAlnum, "[0-9A-Za-z]")
 }
 
 func (c *checker) openID(v string) {
@@ -177,10 +191,16 @@ func (c *checker) amount(n int64, scene SceneID, guard int64) {
 	}
 }
 
-// group checks a fission packet's share count and total.
+// group checks a fission packet's share count and total. The bounds are
+// MinAmount·num and maxGroupShareAvg·num; a num so large that they overflow
+// int64 cannot be paid by any total.
 func (c *checker) group(total int64, num int, guard int64) {
 	if num < MinGroupNum {
 		c.fail("total_num", "must be at least "+strconv.Itoa(MinGroupNum)+", got "+strconv.Itoa(num))
+		return
+	}
+	if int64(num) > math.MaxInt64/maxGroupShareAvg {
+		c.fail("total_num", "too large, got "+strconv.Itoa(num))
 		return
 	}
 	lo, hi := int64(MinAmount)*int64(num), int64(maxGroupShareAvg)*int64(num)
@@ -194,20 +214,25 @@ func (c *checker) group(total int64, num int, guard int64) {
 	}
 }
 
-// common checks the fields every send endpoint shares.
-func (c *checker) common(f *sendFields) {
-	c.billNo(f.BillNo, false)
+// packet checks the fields every send endpoint shares.
+func (c *checker) packet(f *Packet) {
+	c.billNo(f.BillNo)
 	c.openID(f.OpenID)
 	c.text("send_name", f.SendName, maxSendName, true)
 	c.text("wishing", f.Wishing, maxWishing, true)
 	c.text("act_name", f.ActName, maxActName, true)
 	c.text("remark", f.Remark, maxRemark, true)
 	c.scene(f.SceneID)
-	c.token("consume_mch_id", f.ConsumeMchID, maxID, false, isDigit, "digits")
-	ri, ok := f.RiskInfo.encode()
+}
+
+// extras checks risk_info and consume_mch_id (sendredpack and
+// sendgroupredpack only).
+func (c *checker) extras(ri RiskInfo, consumeMchID string) {
+	c.token("consume_mch_id", consumeMchID, maxID, false, isDigit, "digits")
+	risk, ok := ri.encode()
 	if !ok {
 		c.fail("risk_info", "mobile must be digits with an optional country-code dash; texts must be printable ASCII")
-	} else if len(ri) > maxRiskInfo {
-		c.fail("risk_info", "longer than "+strconv.Itoa(maxRiskInfo)+" bytes once encoded, got "+strconv.Itoa(len(ri)))
+	} else if len(risk) > maxRiskInfo {
+		c.fail("risk_info", "longer than "+strconv.Itoa(maxRiskInfo)+" bytes once encoded, got "+strconv.Itoa(len(risk)))
 	}
 }

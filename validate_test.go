@@ -1,9 +1,8 @@
 package redpack
 
 import (
-	"context"
-	"encoding/hex"
 	"errors"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -84,14 +83,15 @@ const (
 )
 
 func validSendRequest() SendRequest {
-	return SendRequest{
+	return SendRequest{Packet: Packet{
+		BillNo:   "1900000109202611280012345678",
 		OpenID:   okOpenID,
 		Amount:   100,
 		SendName: "腾讯",
 		Wishing:  "恭喜发财",
 		ActName:  "新年红包",
 		Remark:   "新年红包",
-	}
+	}}
 }
 
 // fieldNames returns the distinct wire names of a *ValidationError, sorted.
@@ -104,31 +104,13 @@ func fieldNames(ve *ValidationError) []string {
 	return slices.Compact(names)
 }
 
-// checkValidation asserts that err is a *ValidationError of op naming
-// exactly want, or, when want is empty, that validation passed: err is a
-// *NotSentError for billNo (empty: any generated number).
+// checkValidation asserts that err is a *ValidationError of op for billNo
+// naming exactly want, or, when want is empty, that validation passed.
 func checkValidation(t *testing.T, op string, err error, want []string, billNo string) {
 	t.Helper()
 	if len(want) == 0 {
-		var ns *NotSentError
-		if !errors.As(err, &ns) {
-			t.Fatalf("valid request: got %T %v, want *NotSentError (validation passed, dial refused)", err, err)
-		}
-		if !errors.Is(err, ErrNotSent) || errors.Is(err, ErrInvalidRequest) {
-			t.Errorf("valid request: errors.Is(ErrNotSent)=%v errors.Is(ErrInvalidRequest)=%v, want true, false",
-				errors.Is(err, ErrNotSent), errors.Is(err, ErrInvalidRequest))
-		}
-		if ns.Op != op {
-			t.Errorf("NotSentError.Op = %q, want %q", ns.Op, op)
-		}
-		if billNo != "" && ns.BillNo != billNo {
-			t.Errorf("NotSentError.BillNo = %q, want the caller's %q", ns.BillNo, billNo)
-		}
-		if ns.BillNo == "" || !strings.Contains(err.Error(), ns.BillNo) {
-			t.Errorf("NotSentError must carry and print the bill number: BillNo=%q, Error()=%q", ns.BillNo, err)
-		}
-		if got := Outcome(err); got != OutcomeNotSent {
-			t.Errorf("Outcome = %v, want NOT_SENT", got)
+		if err != nil {
+			t.Fatalf("valid request refused: %v", err)
 		}
 		return
 	}
@@ -136,41 +118,23 @@ func checkValidation(t *testing.T, op string, err error, want []string, billNo s
 	if !errors.As(err, &ve) {
 		t.Fatalf("got %T %v, want *ValidationError naming %v", err, err, want)
 	}
-	if !errors.Is(err, ErrInvalidRequest) {
-		t.Error("errors.Is(err, ErrInvalidRequest) = false")
+	if !errors.Is(err, ErrInvalidRequest) || errors.Is(err, ErrNotSent) || errors.Is(err, ErrOutcomeUnknown) {
+		t.Error("a validation error must match ErrInvalidRequest only")
 	}
-	if errors.Is(err, ErrNotSent) || errors.Is(err, ErrOutcomeUnknown) {
-		t.Error("a validation error must not match ErrNotSent or ErrOutcomeUnknown")
+	if ve.Has("mch_billno") {
+		billNo = "" // an invalid bill number is never carried
 	}
-	if ve.Op != op {
-		t.Errorf("ValidationError.Op = %q, want %q", ve.Op, op)
+	if ve.Op != op || ve.BillNo != billNo {
+		t.Errorf("ValidationError Op, BillNo = %q, %q; want %q, %q", ve.Op, ve.BillNo, op, billNo)
 	}
 	if diff := cmp.Diff(want, fieldNames(ve)); diff != "" {
 		t.Errorf("invalid fields (-want +got):\n%s\nerror: %v", diff, err)
 	}
-	for _, f := range want {
-		if !ve.Has(f) {
-			t.Errorf("Has(%q) = false", f)
-		}
-	}
-	if ve.Has("no_such_field") {
-		t.Error(`Has("no_such_field") = true`)
-	}
-	if got := Outcome(err); got != OutcomeRejected {
+	if got := OutcomeOf(err); got != OutcomeRejected {
 		t.Errorf("Outcome = %v, want REJECTED", got)
 	}
-	if prefix := "redpack: " + op + ": invalid request: "; !strings.HasPrefix(err.Error(), prefix) {
-		t.Errorf("Error() = %q, want prefix %q", err, prefix)
-	}
-}
-
-func TestValidateByteLengths(t *testing.T) {
-	t.Parallel()
-	if got := len("恭喜发财"); got != 12 {
-		t.Fatalf(`len("恭喜发财") = %d bytes, want 12`, got)
-	}
-	if got := hex.EncodeToString([]byte("恭喜发财")); got != "e681ade5969ce58f91e8b4a2" {
-		t.Fatalf("恭喜发财 bytes = %s, want e681ade5969ce58f91e8b4a2 (SPEC §1.6)", got)
+	if !strings.HasPrefix(err.Error(), "redpack: "+op) || !strings.Contains(err.Error(), "invalid request") {
+		t.Errorf("Error() = %q, want the op and \"invalid request\"", err)
 	}
 }
 
@@ -284,8 +248,9 @@ func TestValidateSend(t *testing.T) {
 		}, want: []string{"act_name", "client_ip", "send_name", "total_amount", "wishing"}},
 		{name: "every field bad", edit: func(r *SendRequest) {
 			*r = SendRequest{
-				BillNo: "bad-bill", OpenID: "", Amount: -1, SendName: "\x00", Wishing: "", ActName: strings.Repeat("x", 40),
-				Remark: "r\n", ClientIP: "::1", SceneID: "PRODUCT_X", ConsumeMchID: "x",
+				Packet: Packet{BillNo: "bad-bill", OpenID: "", Amount: -1, SendName: "\x00", Wishing: "", ActName: strings.Repeat("x", 40),
+					Remark: "r\n", SceneID: "PRODUCT_X"},
+				ClientIP: "::1", ConsumeMchID: "x",
 				RiskInfo: RiskInfo{Mobile: "abc"},
 			}
 		}, want: []string{"act_name", "client_ip", "consume_mch_id", "mch_billno", "re_openid", "remark", "risk_info",
@@ -297,10 +262,7 @@ func TestValidateSend(t *testing.T) {
 			c := offlineClient(t, uniqueMchID(), okAppID, tt.opts...)
 			req := validSendRequest()
 			tt.edit(&req)
-			res, err := c.Send(context.Background(), req)
-			if res != nil {
-				t.Fatalf("Send returned a result against a closed port: %+v", res)
-			}
+			_, err := c.prepareSend(&req)
 			checkValidation(t, opSend, err, tt.want, req.BillNo)
 		})
 	}
@@ -316,8 +278,8 @@ func TestValidationErrorQuotesNoValue(t *testing.T) {
 	req.SendName = marker + " "
 	req.Remark = marker + strings.Repeat("x", 300)
 	req.OpenID = marker + "+"
-	_, err := c.Send(context.Background(), req)
-	checkValidation(t, opSend, err, []string{"re_openid", "remark", "send_name"}, "")
+	_, err := c.prepareSend(&req)
+	checkValidation(t, opSend, err, []string{"re_openid", "remark", "send_name"}, req.BillNo)
 	if strings.Contains(err.Error(), marker) {
 		t.Errorf("Error() quotes a value: %q", err)
 	}
@@ -325,23 +287,24 @@ func TestValidationErrorQuotesNoValue(t *testing.T) {
 
 func TestValidateSendMiniProgram(t *testing.T) {
 	t.Parallel()
-	valid := func() MiniProgramSendRequest {
+	valid := func() SendMiniProgramRequest {
 		r := validSendRequest()
-		return MiniProgramSendRequest{OpenID: r.OpenID, Amount: r.Amount, SendName: r.SendName, Wishing: r.Wishing, ActName: r.ActName, Remark: r.Remark}
+		return SendMiniProgramRequest{r.Packet}
 	}
 	tests := []struct {
 		name string
 		opts []Option
-		edit func(*MiniProgramSendRequest)
+		edit func(*SendMiniProgramRequest)
 		want []string
 	}{
-		{name: "valid", edit: func(r *MiniProgramSendRequest) {}},
-		{name: "valid with caller's bill number", edit: func(r *MiniProgramSendRequest) { r.BillNo = "2334580734271081478888000026" }},
-		{name: "send_name 11 Chinese characters", edit: func(r *MiniProgramSendRequest) { r.SendName = strings.Repeat("红", 11) }, want: []string{"send_name"}},
-		{name: "amount 20001 without scene", edit: func(r *MiniProgramSendRequest) { r.Amount = 20001 }, want: []string{"total_amount"}},
-		{name: "amount 1 with scene", edit: func(r *MiniProgramSendRequest) { r.Amount, r.SceneID = 1, SceneVirtualGoods }},
-		{name: "guard", opts: []Option{WithMaxAmount(150)}, edit: func(r *MiniProgramSendRequest) { r.Amount = 151 }, want: []string{"total_amount"}},
-		{name: "every shared rule", edit: func(r *MiniProgramSendRequest) {
+		{name: "valid", edit: func(r *SendMiniProgramRequest) {}},
+		{name: "valid with another bill number", edit: func(r *SendMiniProgramRequest) { r.BillNo = "2334580734271081478888000026" }},
+		{name: "bill number missing", edit: func(r *SendMiniProgramRequest) { r.BillNo = "" }, want: []string{"mch_billno"}},
+		{name: "send_name 11 Chinese characters", edit: func(r *SendMiniProgramRequest) { r.SendName = strings.Repeat("红", 11) }, want: []string{"send_name"}},
+		{name: "amount 20001 without scene", edit: func(r *SendMiniProgramRequest) { r.Amount = 20001 }, want: []string{"total_amount"}},
+		{name: "amount 1 with scene", edit: func(r *SendMiniProgramRequest) { r.Amount, r.SceneID = 1, SceneVirtualGoods }},
+		{name: "guard", opts: []Option{WithMaxAmount(150)}, edit: func(r *SendMiniProgramRequest) { r.Amount = 151 }, want: []string{"total_amount"}},
+		{name: "every shared rule", edit: func(r *SendMiniProgramRequest) {
 			r.BillNo = strings.Repeat("1", 29)
 			r.OpenID = "o o"
 			r.Wishing = "\xfe"
@@ -356,10 +319,7 @@ func TestValidateSendMiniProgram(t *testing.T) {
 			c := offlineClient(t, uniqueMchID(), "wxd27ebc41b85ce36d", tt.opts...)
 			req := valid()
 			tt.edit(&req)
-			res, err := c.SendMiniProgram(context.Background(), req)
-			if res != nil {
-				t.Fatalf("SendMiniProgram returned a result against a closed port: %+v", res)
-			}
+			_, err := c.prepareSendMiniProgram(&req)
 			checkValidation(t, opSendMini, err, tt.want, req.BillNo)
 		})
 	}
@@ -367,28 +327,36 @@ func TestValidateSendMiniProgram(t *testing.T) {
 
 func TestValidateSendGroup(t *testing.T) {
 	t.Parallel()
-	valid := func() GroupSendRequest {
+	valid := func() SendGroupRequest {
 		r := validSendRequest()
-		return GroupSendRequest{OpenID: r.OpenID, Amount: 300, TotalNum: 3, SendName: r.SendName, Wishing: r.Wishing, ActName: r.ActName, Remark: r.Remark}
+		r.Amount = 300
+		return SendGroupRequest{Packet: r.Packet, TotalNum: 3}
 	}
 	tests := []struct {
 		name string
 		opts []Option
-		edit func(*GroupSendRequest)
+		edit func(*SendGroupRequest)
 		want []string
 	}{
-		{name: "valid minimum", edit: func(r *GroupSendRequest) {}},
-		{name: "total_num 2", edit: func(r *GroupSendRequest) { r.TotalNum = 2 }, want: []string{"total_num"}},
-		{name: "total_num 0", edit: func(r *GroupSendRequest) { r.TotalNum = 0 }, want: []string{"total_num"}},
-		{name: "total_num negative", edit: func(r *GroupSendRequest) { r.TotalNum = -3 }, want: []string{"total_num"}},
-		{name: "total below 100 per share", edit: func(r *GroupSendRequest) { r.Amount = 299 }, want: []string{"total_amount"}},
-		{name: "total 20000 per share", edit: func(r *GroupSendRequest) { r.Amount = 60000 }},
-		{name: "total above 20000 per share", edit: func(r *GroupSendRequest) { r.Amount = 60001 }, want: []string{"total_amount"}},
-		{name: "ten shares", edit: func(r *GroupSendRequest) { r.TotalNum, r.Amount = 10, 1000 }},
-		{name: "ten shares too little", edit: func(r *GroupSendRequest) { r.TotalNum, r.Amount = 10, 999 }, want: []string{"total_amount"}},
-		{name: "guard on the total", opts: []Option{WithMaxAmount(500)}, edit: func(r *GroupSendRequest) { r.Amount = 501 }, want: []string{"total_amount"}},
-		{name: "guard allows its maximum", opts: []Option{WithMaxAmount(500)}, edit: func(r *GroupSendRequest) { r.Amount = 500 }},
-		{name: "shared rules and total_num", edit: func(r *GroupSendRequest) {
+		{name: "valid minimum", edit: func(r *SendGroupRequest) {}},
+		{name: "total_num 2", edit: func(r *SendGroupRequest) { r.TotalNum = 2 }, want: []string{"total_num"}},
+		{name: "total_num 0", edit: func(r *SendGroupRequest) { r.TotalNum = 0 }, want: []string{"total_num"}},
+		{name: "total_num negative", edit: func(r *SendGroupRequest) { r.TotalNum = -3 }, want: []string{"total_num"}},
+		// Issue 8 item 12: 100·2^62 and 20000·2^62 wrap to 0 in int64, which
+		// let a total of 0 pass.
+		{name: "total_num 2^62 with total 0", edit: func(r *SendGroupRequest) { r.TotalNum, r.Amount = 1<<62, 0 }, want: []string{"total_num"}},
+		{name: "total_num max int", edit: func(r *SendGroupRequest) { r.TotalNum, r.Amount = math.MaxInt, 1000 }, want: []string{"total_num"}},
+		{name: "largest total_num whose bounds fit", edit: func(r *SendGroupRequest) {
+			r.TotalNum, r.Amount = math.MaxInt64/maxGroupShareAvg, int64(math.MaxInt64/maxGroupShareAvg)*MinAmount
+		}},
+		{name: "total below 100 per share", edit: func(r *SendGroupRequest) { r.Amount = 299 }, want: []string{"total_amount"}},
+		{name: "total 20000 per share", edit: func(r *SendGroupRequest) { r.Amount = 60000 }},
+		{name: "total above 20000 per share", edit: func(r *SendGroupRequest) { r.Amount = 60001 }, want: []string{"total_amount"}},
+		{name: "ten shares", edit: func(r *SendGroupRequest) { r.TotalNum, r.Amount = 10, 1000 }},
+		{name: "ten shares too little", edit: func(r *SendGroupRequest) { r.TotalNum, r.Amount = 10, 999 }, want: []string{"total_amount"}},
+		{name: "guard on the total", opts: []Option{WithMaxAmount(500)}, edit: func(r *SendGroupRequest) { r.Amount = 501 }, want: []string{"total_amount"}},
+		{name: "guard allows its maximum", opts: []Option{WithMaxAmount(500)}, edit: func(r *SendGroupRequest) { r.Amount = 500 }},
+		{name: "shared rules and total_num", edit: func(r *SendGroupRequest) {
 			r.TotalNum = 1
 			r.SendName = strings.Repeat("a", 33)
 			r.OpenID = ""
@@ -400,10 +368,7 @@ func TestValidateSendGroup(t *testing.T) {
 			c := offlineClient(t, uniqueMchID(), okAppID, tt.opts...)
 			req := valid()
 			tt.edit(&req)
-			res, err := c.SendGroup(context.Background(), req)
-			if res != nil {
-				t.Fatalf("SendGroup returned a result against a closed port: %+v", res)
-			}
+			_, err := c.prepareSendGroup(&req)
 			checkValidation(t, opSendGroup, err, tt.want, req.BillNo)
 		})
 	}
@@ -426,10 +391,7 @@ func TestValidateQuery(t *testing.T) {
 		t.Run(strconv.Quote(tt.billNo), func(t *testing.T) {
 			t.Parallel()
 			c := offlineClient(t, uniqueMchID(), okAppID)
-			rec, err := c.Query(context.Background(), tt.billNo)
-			if rec != nil {
-				t.Fatalf("Query returned a record against a closed port: %+v", rec)
-			}
+			_, err := c.prepareQuery(tt.billNo)
 			checkValidation(t, opQuery, err, tt.want, tt.billNo)
 		})
 	}

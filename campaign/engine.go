@@ -27,7 +27,7 @@ type engine interface {
 	// rescueRunning hands running jobs of the queue that match (all when
 	// match is nil) back to work at once: cancel the orphan, insert a
 	// replacement. Only for jobs whose worker is known to be dead.
-	rescueRunning(ctx context.Context, queue string, match func(attemptedBy []string) bool) error
+	rescueRunning(ctx context.Context, queue string, match func(attemptedBy []string) bool) (int, error)
 }
 
 type riverEngine[TTx any] struct {
@@ -106,7 +106,12 @@ var uniqueStates = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.J
 func (e *riverEngine[TTx]) insert(ctx context.Context, queue, campaign string, slices []int64, unique bool) error {
 	params := make([]river.InsertManyParams, 0, len(slices))
 	for _, s := range slices {
-		opts := &river.InsertOpts{Queue: queue}
+		// River works priority 1 first: a slice handed back from a dead
+		// worker jumps the queue; the others are 2.
+		opts := &river.InsertOpts{Queue: queue, Priority: 2}
+		if !unique {
+			opts.Priority = 1
+		}
 		if unique {
 			opts.UniqueOpts = river.UniqueOpts{ByArgs: true, ByQueue: true, ByState: uniqueStates}
 		}
@@ -116,11 +121,11 @@ func (e *riverEngine[TTx]) insert(ctx context.Context, queue, campaign string, s
 	return err
 }
 
-func (e *riverEngine[TTx]) rescueRunning(ctx context.Context, queue string, match func([]string) bool) error {
+func (e *riverEngine[TTx]) rescueRunning(ctx context.Context, queue string, match func([]string) bool) (int, error) {
 	params := river.NewJobListParams().Queues(queue).States(rivertype.JobStateRunning).First(10000)
 	res, err := e.client.JobList(ctx, params)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	var campaign string
 	var slices []int64
@@ -133,15 +138,15 @@ func (e *riverEngine[TTx]) rescueRunning(ctx context.Context, queue string, matc
 			continue
 		}
 		if _, err := e.client.JobCancel(ctx, j.ID); err != nil {
-			return err
+			return 0, err
 		}
 		campaign = a.Campaign
 		slices = append(slices, a.Slice)
 	}
 	if len(slices) == 0 {
-		return nil
+		return 0, nil
 	}
-	return e.insert(ctx, queue, campaign, slices, false)
+	return len(slices), e.insert(ctx, queue, campaign, slices, false)
 }
 
 // lockFile takes an exclusive lock on path (flock: the kernel drops it when

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/redpack-go/redpack/redpacktest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -72,3 +73,14 @@ func csvOpener(s string) func() (io.ReadCloser, error) {
 }
 
 var _ = sql.ErrNoRows
+
+// injectFaults makes every fault kind (the seven of SPEC's table: system
+// error, PROCESSING, HTML 502, slow answer, reset before work, pay then
+// drop, FREQ_LIMIT) hit each request to any endpoint with probability p:
+// 7p in all.
+func injectFaults(t testing.TB, srv *redpacktest.Server, p float64, slow time.Duration) {
+	t.Helper()
+	for _, a := range FaultAnswers(slow) {
+		require.NoError(t, srv.InjectRandom(redpacktest.AnyEndpoint, a, p))
+	}
+}

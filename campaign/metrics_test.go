@@ -139,7 +139,7 @@ func TestMetricsAfterRun(t *testing.T) {
 			db := openTest(t, kind)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			srv := redpacktest.NewServer(redpacktest.WithRateLimit(0), redpacktest.WithUserDailyLimits(1, 1_000_000))
+			srv := redpacktest.NewServer(redpacktest.WithFreqLimit(0), redpacktest.WithUserDailyLimits(1, 1_000_000))
 			defer srv.Close()
 			_, err := db.Plan(ctx, basePlan("m"), csvOpener(genCSV(6, 5))) // k5 repeats k0's openid
 			require.NoError(t, err)

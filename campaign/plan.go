@@ -24,6 +24,9 @@ type PlanOptions struct {
 	// Confirm, if set, sees the summary before anything is stored; an error
 	// stops the plan with nothing stored.
 	Confirm func(*PlanSummary) error
+	// Progress, if set, is called every 10,000 rows of each pass with the
+	// rows read so far in that pass.
+	Progress func(rows int64)
 }
 
 // DefaultSliceSize is how many rows one River job covers.
@@ -118,6 +121,9 @@ func (db *DB) Plan(ctx context.Context, opts PlanOptions, open func() (io.ReadCl
 			sum.MaxFen, sum.MaxLine = r.Amount, r.Line
 		}
 		openids[keyHash(r.OpenID)]++
+		if opts.Progress != nil && sum.Rows%10000 == 0 {
+			opts.Progress(sum.Rows)
+		}
 		return ctx.Err()
 	})
 	f.Close()
@@ -202,6 +208,9 @@ func (db *DB) Plan(ctx context.Context, opts PlanOptions, open func() (io.ReadCl
 				}
 			}
 			seq++
+			if opts.Progress != nil && (sum.Added+sum.Existing)%10000 == 0 {
+				opts.Progress(sum.Added + sum.Existing)
+			}
 			bill, err := deriveBillNo(c.mchID, billRef(c.uid, r.Key, 0))
 			if err != nil {
 				return err

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -66,7 +65,12 @@ type RunOptions struct {
 	// Concurrency bounds the slices this process works at once
 	// (DefaultConcurrency).
 	Concurrency int
-	Backoff     Backoff
+	// Jitter is the rate limiter's allowance for the spread of delays
+	// between a request's slot and its arrival at WeChat Pay (default
+	// DefaultJitter): the limiter schedules (Rate − 1) / (1 + Jitter)
+	// requests a second. See limiter.go.
+	Jitter  time.Duration
+	Backoff Backoff
 	// Progress, if set, is called about once a second with the summary.
 	Progress func(*Summary)
 	// Logger receives warnings (default: discard).
@@ -146,7 +150,7 @@ func (db *DB) Run(ctx context.Context, id string, opts RunOptions) (*RunResult, 
 		defer unlock()
 	}
 
-	r := &runner{db: db, c: c, opts: opts, limiter: newDBLimiter(db, id, opts.Rate), worker: opts.WorkerID}
+	r := &runner{db: db, c: c, opts: opts, limiter: newDBLimiter(db, id, opts.Rate, opts.Jitter), worker: opts.WorkerID}
 	if c.paused && c.pauseKind == PauseMerchant {
 		// The operator ran us again after fixing the cause.
 		if err := db.Resume(ctx, id); err != nil {
@@ -172,7 +176,7 @@ func (db *DB) Run(ctx context.Context, id string, opts RunOptions) (*RunResult, 
 	}
 	r.eng = eng
 	if db.dialect == dialectSQLite {
-		if err := eng.rescueRunning(ctx, r.queue(), nil); err != nil {
+		if _, err := eng.rescueRunning(ctx, r.queue(), nil); err != nil {
 			return nil, err
 		}
 	}
@@ -203,7 +207,6 @@ type runner struct {
 
 	paused   atomic.Bool // the campaign is paused (any kind)
 	stopping atomic.Bool // Run is ending: start no new request
-	stopMu   sync.Mutex
 }
 
 func (r *runner) queue() string { return "campaign_" + r.c.uid }
@@ -254,13 +257,18 @@ func (r *runner) reap(ctx context.Context) {
 		if n, _ := res.RowsAffected(); n == 0 {
 			continue // another survivor reaped it
 		}
-		r.opts.Logger.Warn("worker gone, taking over its rows", "worker", w)
-		r.db.sql.ExecContext(ctx, r.db.q(`UPDATE redpack_rows SET lease_owner = '', lease_until = 0 WHERE campaign_id = ? AND lease_owner = ?`), r.c.id, w) //nolint:errcheck
+		res, err = r.db.sql.ExecContext(ctx, r.db.q(`UPDATE redpack_rows SET lease_owner = '', lease_until = 0 WHERE campaign_id = ? AND lease_owner = ?`), r.c.id, w)
+		var freed int64
+		if err == nil {
+			freed, _ = res.RowsAffected()
+		}
+		var jobs int
 		if r.eng != nil {
-			r.eng.rescueRunning(ctx, r.queue(), func(attemptedBy []string) bool { //nolint:errcheck
+			jobs, err = r.eng.rescueRunning(ctx, r.queue(), func(attemptedBy []string) bool {
 				return len(attemptedBy) > 0 && attemptedBy[len(attemptedBy)-1] == w
 			})
 		}
+		r.opts.Logger.Warn("a worker stopped heartbeating: took over its rows", "worker", w, "rows", freed, "jobs", jobs, "err", err)
 	}
 }
 
@@ -561,6 +569,12 @@ func (r *runner) record(ctx context.Context, cl *claimed, a answer) error {
 			return set(`status = ?, pending = 1, unknown_seen = 1, tries = tries + 1, next_at = ?, err_code = ?, wx_status = CASE WHEN ? <> '' THEN ? ELSE wx_status END`,
 				StatusUnknown, backoff(), cmpOr(a.errCode, "PROCESSING"), wx, wx)
 		case outUnknown:
+			if cl.kind == "query" && queryStop(a.errCode) {
+				if err := set(`status = ?, pending = 1, next_at = ?, unknown_seen = 1`, StatusUnknown, now); err != nil {
+					return err
+				}
+				return r.pauseTx(ctx, tx, fmt.Sprintf("%s: WeChat Pay refused the query of bill %s: fix the merchant configuration, then run again (%s)", a.errCode, cl.pay.billNo, a.detail))
+			}
 			// Re-send the same bill next (re-entrant); a query follows a
 			// PROCESSING answer only.
 			return set(`status = ?, pending = 0, unknown_seen = 1, tries = tries + 1, next_at = ?, err_code = ?`,

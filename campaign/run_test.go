@@ -34,11 +34,9 @@ func TestRunSmall(t *testing.T) {
 			db := openTest(t, kind)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			srv := redpacktest.NewServer(redpacktest.WithRateLimit(0), redpacktest.WithSlowDelay(50*time.Millisecond), redpacktest.WithProcessingDelay(100*time.Millisecond))
+			srv := redpacktest.NewServer(redpacktest.WithFreqLimit(0), redpacktest.WithProcessingDelay(100*time.Millisecond))
 			defer srv.Close()
-			for _, f := range redpacktest.Faults {
-				srv.InjectRandom(f, 0.04)
-			}
+			injectFaults(t, srv, 0.04, 50*time.Millisecond)
 			_, err := db.Plan(ctx, basePlan("c"), csvOpener(genCSV(300, 300)))
 			require.NoError(t, err)
 			start := time.Now()

@@ -8,8 +8,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"math/big"
-	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -19,28 +17,11 @@ import (
 // billNamespace is the bill-number namespace reserved for campaigns.
 const billNamespace = 'C'
 
-// deriveBillNo is the deterministic bill number: mch_id (last 10
-// characters) + namespace letter + 17 base-36 characters of SHA-256 over
-// (mch_id, namespace, ref). The letter keeps it apart from the SDK's
-// time-based numbers, which are all digits after the mch_id.
+// deriveBillNo is the core's deterministic bill number in the campaign
+// namespace 'C': mch_id (last 10) + 'C' + 17 base-36 characters of SHA-256.
+// It never equals a time-based number of the SDK (all digits).
 func deriveBillNo(mchID string, ref string) (string, error) {
-	if mchID == "" {
-		return "", errors.New("campaign: empty mch_id")
-	}
-	prefix := mchID
-	if len(prefix) > 10 {
-		prefix = prefix[len(prefix)-10:]
-	}
-	h := sha256.New()
-	h.Write([]byte(mchID))
-	h.Write([]byte{0, billNamespace, 0})
-	h.Write([]byte(ref))
-	n := new(big.Int).SetBytes(h.Sum(nil))
-	s := strings.ToUpper(n.Text(36))
-	for len(s) < 17 {
-		s = "0" + s
-	}
-	return prefix + string(rune(billNamespace)) + s[len(s)-17:], nil
+	return redpack.DeriveBillNo(mchID, billNamespace, ref)
 }
 
 // Field limits of the send request (SPEC §1.6), in UTF-8 bytes.
@@ -132,8 +113,8 @@ type payment struct {
 }
 
 func (p payment) request() redpack.SendRequest {
-	return redpack.SendRequest{BillNo: p.billNo, OpenID: p.openID, Amount: p.amount,
-		SendName: p.sendName, Wishing: p.wishing, ActName: p.actName, Remark: p.remark}
+	return redpack.SendRequest{Packet: redpack.Packet{BillNo: p.billNo, OpenID: p.openID, Amount: p.amount,
+		SendName: p.sendName, Wishing: p.wishing, ActName: p.actName, Remark: p.remark}}
 }
 
 func detailOf(err error) string {
@@ -147,8 +128,12 @@ func detailOf(err error) string {
 func classify(err error) answer {
 	a := answer{detail: detailOf(err)}
 	var ae *redpack.APIError
-	if errors.As(err, &ae) {
+	var ue *redpack.UnknownOutcomeError
+	switch {
+	case errors.As(err, &ae):
 		a.errCode = ae.ErrCode
+	case errors.As(err, &ue) && ue.LastAnswer != nil:
+		a.errCode = ue.LastAnswer.ErrCode
 	}
 	var ve *redpack.ValidationError
 	switch {
@@ -156,10 +141,10 @@ func classify(err error) answer {
 		a.outcome = outOK
 	case errors.As(err, &ve):
 		a.outcome, a.errCode = outRejected, "INVALID_REQUEST"
-	case a.errCode == "FATAL_ERROR":
-		a.outcome = outConflict
 	default:
-		switch redpack.Outcome(err) {
+		switch redpack.OutcomeOf(err) {
+		case redpack.OutcomeConflict:
+			a.outcome = outConflict
 		case redpack.OutcomeOK:
 			a.outcome = outOK
 		case redpack.OutcomePending:
@@ -187,45 +172,32 @@ func send(ctx context.Context, c *redpack.Client, p payment) answer {
 	return a
 }
 
-// check queries the bill once and judges the record against the payment
-// (SPEC §3: a record settles a send only when it is that send's).
+// check queries the bill once with the core's Check, which judges the
+// record against the payment (SPEC §3: a record settles a send only when it
+// is that send's).
 func check(ctx context.Context, c *redpack.Client, p payment) answer {
-	rec, err := c.Query(ctx, p.billNo)
-	if err != nil {
-		a := classify(err)
-		if a.outcome == outFinal || a.outcome == outOK || a.outcome == outPending {
-			a.outcome = outUnknown // a query error never settles a send
-		}
-		return a
+	rec, err := c.Check(ctx, redpack.Payment{BillNo: p.billNo, OpenID: p.openID, Amount: p.amount, TotalNum: 1})
+	if err == nil {
+		return answer{outcome: outOK, wxStatus: string(rec.Status), sendListID: rec.DetailID}
 	}
-	a := answer{wxStatus: string(rec.Status), sendListID: rec.DetailID}
-	claimedByOther := false
-	for _, r := range rec.Receivers {
-		if r.OpenID != p.openID {
-			claimedByOther = true
+	a := classify(err)
+	var re *redpack.RecordError
+	if errors.As(err, &re) && re.Record != nil {
+		a.wxStatus = string(re.Record.Status)
+		switch a.outcome {
+		case outFinal:
+			a.errCode = "FAILED"
+		case outConflict:
+			a.errCode = "RECORD_MISMATCH"
 		}
 	}
-	switch rec.Status.Outcome() {
-	case redpack.OutcomeOK:
-		if rec.TotalAmount != p.amount || claimedByOther {
-			a.outcome, a.errCode = outConflict, "RECORD_MISMATCH"
-			a.detail = fmt.Sprintf("gethbinfo record of bill %s (amount %d, status %s) contradicts the row (amount %d, openid %s)", p.billNo, rec.TotalAmount, rec.Status, p.amount, p.openID)
-		} else {
-			a.outcome = outOK
-		}
-	case redpack.OutcomeFinal:
-		if len(rec.Receivers) > 0 {
-			a.outcome, a.detail = outUnknown, "record says FAILED but lists claims: settles nothing"
-		} else {
-			a.outcome, a.errCode = outFinal, "FAILED"
-			if rec.Reason != "" {
-				a.detail = truncate(rec.Reason, 200)
-			}
-		}
-	case redpack.OutcomePending:
-		a.outcome = outPending
+	if a.outcome == outPending {
+		a.wxStatus = "SENDING"
+	}
+	switch a.outcome {
+	case outOK, outPending, outFinal, outConflict:
 	default:
-		a.outcome = outUnknown
+		a.outcome = outUnknown // a query problem never settles a send
 	}
 	return a
 }
@@ -234,10 +206,20 @@ func check(ctx context.Context, c *redpack.Client, p payment) answer {
 // fail a row (issue 10): nothing about the row is wrong.
 func merchantStop(a answer) bool {
 	switch a.errCode {
-	case "NOTENOUGH", "SENDAMOUNT_LIMIT", "CA_ERROR", "SIGN_ERROR", "API_METHOD_CLOSED", "ILLEGAL_APPID", "NO_AUTH_QUERY":
+	case "NOTENOUGH", "SENDAMOUNT_LIMIT", "CA_ERROR", "SIGN_ERROR", "API_METHOD_CLOSED", "ILLEGAL_APPID":
 		return true
 	}
 	return a.outcome == outConflict
+}
+
+// queryStop reports a gethbinfo refusal that stops the campaign: without
+// working queries pending rows cannot settle.
+func queryStop(code string) bool {
+	switch code {
+	case "CA_ERROR", "SIGN_ERROR", "NO_AUTH", "XML_ERROR", "PARAM_ERROR":
+		return true
+	}
+	return false
 }
 
 // regenOnFinal reports a merchant-wide FINAL code after which the row gets

@@ -30,7 +30,8 @@ type VerifyResult struct {
 	Summary  *Summary       `json:"summary"`
 }
 
-// Verify queries (gethbinfo) every PAID and UNKNOWN row and records what
+// Verify queries (gethbinfo) every PAID and UNKNOWN row, and every FAILED
+// row with an earlier unknown attempt, and records what
 // WeChat Pay says: the record's status on every row, PAID for an unknown row
 // whose record is its payment, FAILED for one whose record is FAILED. A
 // record that contradicts a row (another amount or claimant) is recorded as
@@ -56,8 +57,9 @@ func (db *DB) Verify(ctx context.Context, id string, opts VerifyOptions) (*Verif
 		uid, _ := newUID()
 		opts.WorkerID = "verify-" + uid[:8]
 	}
-	lim := newDBLimiter(db, id, opts.Rate)
-	rows, err := db.sql.QueryContext(ctx, db.q(`SELECT seq FROM redpack_rows WHERE campaign_id = ? AND status IN (?, ?) ORDER BY seq`), id, StatusPaid, StatusUnknown)
+	lim := newDBLimiter(db, id, opts.Rate, 0)
+	rows, err := db.sql.QueryContext(ctx, db.q(`SELECT seq FROM redpack_rows WHERE campaign_id = ? AND (status IN (?, ?)
+		OR (status = ? AND unknown_seen = 1 AND wx_status <> 'FAILED')) ORDER BY seq`), id, StatusPaid, StatusUnknown, StatusFailed)
 	if err != nil {
 		return nil, err
 	}
@@ -120,9 +122,9 @@ func (db *DB) verifyRow(ctx context.Context, c *campaignRow, seq int64, opts Ver
 		now := nowMicros()
 		cc := &claimed{seq: seq, kind: "query"}
 		err := tx.QueryRowContext(ctx, db.q(`UPDATE redpack_rows SET lease_owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
-			WHERE campaign_id = ? AND seq = ? AND status IN (?, ?) AND lease_until <= ?
+			WHERE campaign_id = ? AND seq = ? AND status IN (?, ?, ?) AND lease_until <= ?
 			RETURNING attempts, generation, status, bill_no, openid, amount`),
-			opts.WorkerID, now+rowLease.Microseconds(), now, c.id, seq, StatusPaid, StatusUnknown, now).
+			opts.WorkerID, now+rowLease.Microseconds(), now, c.id, seq, StatusPaid, StatusUnknown, StatusFailed, now).
 			Scan(&cc.n, &cc.generation, &status, &cc.pay.billNo, &cc.pay.openID, &cc.pay.amount)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
@@ -159,7 +161,7 @@ func (db *DB) verifyRow(ctx context.Context, c *campaignRow, seq int64, opts Ver
 		case a.outcome == outOK:
 			base += `, status = ?, pending = 0, wx_status = ?, send_listid = CASE WHEN send_listid = '' THEN ? ELSE send_listid END`
 			args = append(args, StatusPaid, a.wxStatus, a.sendListID)
-			settled = status == StatusUnknown
+			settled = status != StatusPaid
 		case a.outcome == outFinal && status == StatusUnknown:
 			base += `, status = ?, pending = 0, wx_status = 'FAILED', err_code = CASE WHEN err_code = '' THEN 'FAILED' ELSE err_code END`
 			args = append(args, StatusFailed)

@@ -1,16 +1,40 @@
 // Package redpacktest is an in-process fake of WeChat Pay's v2 cash red
 // packet API, for testing code that uses package redpack. It is shaped like
 // net/http/httptest and pubsub's pstest: NewServer starts it on a loopback
-// port with its own certificates, Close stops it, and methods show what it
-// received and what it paid, and inject faults.
+// port with its own certificates, Close stops it, methods show what it
+// received and what it paid, and any answer can be injected per endpoint.
 //
 // # Quick start
 //
-//	s := redpacktest.NewServer()
-//	defer s.Close()
-//	client := s.NewClient(redpack.WithRetryPolicy(redpack.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}))
-//	res, err := client.Send(ctx, redpack.SendRequest{OpenID: "o1", Amount: 100, SendName: "Shop", Wishing: "Thanks", ActName: "Promo", Remark: "-"})
-//	fmt.Println(s.TotalPaid(), s.Packets())
+//	srv := redpacktest.NewTestServer(t) // closed when the test ends
+//	client := srv.NewClient()           // fast retries: see FastRetryPolicy
+//	res, err := client.Send(ctx, redpack.SendRequest{BillNo: billNo, OpenID: "o1", Amount: 100,
+//		SendName: "Shop", Wishing: "Thanks", ActName: "Promo", Remark: "-"})
+//	fmt.Println(srv.TotalPaid(), srv.Packets())
+//
+// # Construction and options
+//
+// New(opts...) returns an error when an option is given a value it cannot
+// use (a negative balance, a non-loopback address, a nil clock, an API key
+// that is not 32 characters, ...) or when the server cannot start.
+// NewTestServer(t, opts...) is the test helper: it fails the test on such an
+// error and closes the server in t.Cleanup. NewServer(opts...) keeps the
+// httptest shape (no error result) and panics instead, like
+// httptest.NewServer does when it cannot listen. Option names never repeat
+// a client option: the fake's rate limit is WithFreqLimit (the client's
+// limiter is redpack.WithRateLimit) and its clock WithServerClock (the
+// client's is redpack.WithClock).
+//
+// The identity is read through methods (URL, MchID, AppID, MiniAppID,
+// APIKey), never from fields a serving goroutine reads. The API key and the
+// key material sit behind a function value, so neither a printed *Server
+// (every verb prints a redacted summary) nor a printed copy of the Server
+// value shows them.
+//
+// NewClient and NewMiniProgramClient return a redpack.Client wired to the
+// fake with fast retries (FastRetryPolicy: three attempts 1–5 ms apart)
+// unless the options give another policy, so that an injected fault costs a
+// test milliseconds.
 //
 // Config returns the redpack.Config of the fake merchant (PKCS#12 bundle,
 // BaseURL, a root pool with the fake CA); MiniProgramConfig and
@@ -30,7 +54,8 @@
 //     malformed, nested, duplicated fields, another charset or an oversized
 //     body answer XML_ERROR (return_code FAIL).
 //   - Signature: MD5 over the received non-empty fields except sign, with
-//     the API key, compared in constant time (hex case ignored). A missing or
+//     the API key, compared in constant time (hex case ignored); the fake
+//     computes it itself, independently of package redpack's signer. A missing or
 //     wrong sign, sign_type, or any field the endpoint does not document
 //     (client_ip on group and mini-program sends, risk_info and
 //     consume_mch_id on mini-program sends, anything extra on gethbinfo)
@@ -59,12 +84,12 @@
 //   - Limits, checked in this order: per openid and China Standard Time
 //     calendar day, the packet count (SENDNUM_LIMIT) and the amount
 //     (RCVDAMOUNT_LIMIT); the merchant's daily payout (SENDAMOUNT_LIMIT); the
-//     balance (NOTENOUGH). Days follow the server clock (WithClock). A group
+//     balance (NOTENOUGH). Days follow the server clock (WithServerClock). A group
 //     packet counts its whole total against the seed user.
 //   - Rate: a sliding one-second window per endpoint on the server clock
 //     (FREQ_LIMIT), counted after the signature check. With a frozen
 //     injected clock the window never slides: turn it off with
-//     WithRateLimit(0) for long runs at one instant.
+//     WithFreqLimit(0) for long runs at one instant.
 //   - gethbinfo: detail_id, status, send_type API, hb_type (mini-program
 //     packets are NORMAL), total_num, total_amount, send_time
 //     "yyyy-MM-dd HH:mm:ss" CST, wishing, remark, act_name, reason for
@@ -89,16 +114,38 @@
 //     100–100000 fen; Receive claims the seed's share, ReceiveGroupShare the
 //     others'.
 //
-// # Faults
+// # Injection
 //
-// Inject queues faults for the next requests, InjectRandom draws them with
-// a probability from a seeded source, ClearFaults removes both. Faults apply
-// to requests on the four paths, before anything else is checked, and to
-// gethbinfo as well as the sends, except FaultProcessing, which only a send
-// creating a new bill can suffer. See the Fault constants. Requests records
-// every request with its answer and fault; Packets, Packet, Balance and
-// TotalPaid show the ledger, which is the truth an unknown outcome must be
-// reconciled with.
+// Like pstest, the fake can answer any request differently from its rules,
+// per endpoint (EndpointSend, EndpointSendMiniProgram, EndpointSendGroup,
+// EndpointQuery, or AnyEndpoint):
+//
+//   - Inject(ep, answer, n): the next n requests to ep, first in first out;
+//   - InjectRandom(ep, answer, p): each request no queued answer took, with
+//     probability p from the seeded source (WithSeed), several answers
+//     mutually exclusive;
+//   - AddReactor(ep, reactor): a func that sees the decoded Request and
+//     answers it, or declines; reactors run after the queued and random
+//     answers, without the Server's lock, in the order they were added;
+//   - ClearInjections removes all three.
+//
+// Requests nobody injected an answer for get the fake's rules. The
+// answers: Process (the rules), Processing (a new bill accepted as
+// PROCESSING, settling later), PayThenDrop (pay, then reset the
+// connection), Drop (reset before processing), ResultFail and ReturnFail
+// (an err_code with result_code or return_code FAIL, nothing processed),
+// Raw and HTTPStatus (any status and body), and on any of them After(d) (a
+// delay) and, on XML answers, Rewrite (forge fields of the answer; the
+// ledger keeps the truth). An invalid answer, count, probability or
+// endpoint is an error from Inject, InjectRandom or AddReactor; nothing is
+// registered.
+//
+// Requests records every request at its arrival with the server clock's
+// time (count them per one-second window to measure a client's send
+// rate), its endpoint, fields, TLS facts, what it was answered and which
+// injection decided it; ClearRequests forgets them. Packets, Packet,
+// Balance and TotalPaid show the ledger, which is the truth an unknown
+// outcome must be reconciled with.
 //
 // # What it does not model
 //

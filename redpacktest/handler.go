@@ -2,10 +2,12 @@ package redpacktest
 
 import (
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -13,36 +15,28 @@ import (
 	"github.com/redpack-go/redpack"
 )
 
-// Endpoint names.
-const (
-	opSend      = "sendredpack"
-	opSendGroup = "sendgroupredpack"
-	opSendMini  = "sendminiprogramhb"
-	opQuery     = "gethbinfo"
-)
-
 const pathPrefix = "/mmpaymkttransfers/"
 
-var ops = map[string]string{
-	pathPrefix + opSend:      opSend,
-	pathPrefix + opSendGroup: opSendGroup,
-	pathPrefix + opSendMini:  opSendMini,
-	pathPrefix + opQuery:     opQuery,
+var paths = map[string]Endpoint{
+	pathPrefix + string(EndpointSend):            EndpointSend,
+	pathPrefix + string(EndpointSendGroup):       EndpointSendGroup,
+	pathPrefix + string(EndpointSendMiniProgram): EndpointSendMiniProgram,
+	pathPrefix + string(EndpointQuery):           EndpointQuery,
 }
 
 // documented lists, per endpoint, every field the server knows (SPEC §2).
 // Anything else, sign_type included, is answered SIGN_ERROR: the real server
 // verifies only over the fields it knows (§1.3 "Documented fields only").
-var documented = map[string]map[string]bool{
-	opSend: set("nonce_str", "sign", "mch_billno", "mch_id", "sub_mch_id", "msgappid", "wxappid", "send_name",
+var documented = map[Endpoint]map[string]bool{
+	EndpointSend: set("nonce_str", "sign", "mch_billno", "mch_id", "sub_mch_id", "msgappid", "wxappid", "send_name",
 		"re_openid", "total_amount", "total_num", "wishing", "client_ip", "act_name", "remark", "scene_id",
 		"risk_info", "consume_mch_id"),
-	opSendGroup: set("nonce_str", "sign", "mch_billno", "mch_id", "sub_mch_id", "msgappid", "wxappid", "send_name",
+	EndpointSendGroup: set("nonce_str", "sign", "mch_billno", "mch_id", "sub_mch_id", "msgappid", "wxappid", "send_name",
 		"re_openid", "total_amount", "total_num", "amt_type", "wishing", "act_name", "remark", "scene_id",
 		"risk_info", "consume_mch_id"),
-	opSendMini: set("nonce_str", "sign", "mch_billno", "mch_id", "wxappid", "send_name", "re_openid",
+	EndpointSendMiniProgram: set("nonce_str", "sign", "mch_billno", "mch_id", "wxappid", "send_name", "re_openid",
 		"total_amount", "total_num", "wishing", "act_name", "remark", "notify_way", "scene_id"),
-	opQuery: set("nonce_str", "sign", "mch_billno", "mch_id", "appid", "bill_type"),
+	EndpointQuery: set("nonce_str", "sign", "mch_billno", "mch_id", "appid", "bill_type"),
 }
 
 func set(names ...string) map[string]bool {
@@ -53,31 +47,28 @@ func set(names ...string) map[string]bool {
 	return m
 }
 
-// ServeHTTP handles one request. The Server is its own handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !s.enter() {
+// serveHTTP handles one request: it records it, takes an injected answer
+// or asks the reactors, and otherwise answers by the fake's rules.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.life.enter() {
 		// Closing: drop the connection rather than answer.
 		panic(http.ErrAbortHandler)
 	}
-	defer s.leave()
-	op, known := ops[r.URL.Path]
+	defer s.life.leave()
+	op, known := paths[r.URL.Path]
 	if !known || r.Method != http.MethodPost {
-		s.mu.Lock()
-		req := Request{Path: r.URL.Path, Op: op, Time: s.now(), Answer: "HTTP 404"}
+		req := s.record(r, op, nil, nil)
 		if known {
-			req.Answer = "HTTP 405"
-		}
-		s.requests = append(s.requests, req)
-		s.mu.Unlock()
-		if known {
+			s.answered(req, "HTTP 405", "")
 			w.Header().Set("Allow", http.MethodPost)
 			http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
+		s.answered(req, "HTTP 404", "")
 		http.NotFound(w, r)
 		return
 	}
-	body, readErr := readBody(w, r)
+	body, readErr := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	fields, parseErr := parseBody(body)
 	if readErr != nil {
 		parseErr = readErr
@@ -85,60 +76,142 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if parseErr != nil {
 		fields = nil
 	}
+	req := s.record(r, op, body, fields)
 
-	s.mu.Lock()
-	now := s.now()
-	fault := s.nextFault()
-	req := Request{Path: r.URL.Path, Op: op, Body: body, Fields: fields, Time: now, Fault: fault}
-	var a *answer
-	switch fault {
-	case FaultBadGateway, FaultResetBeforeProcessing:
-		req.Answer = fault.String()
-	case FaultSystemError:
-		a = businessFail("SYSTEMERROR", "系统错误,请稍后使用原单号重试,请勿更换单号", nil)
-	case FaultFreqLimit:
-		a = businessFail("FREQ_LIMIT", "超过频率限制,请稍后再试", nil)
-	default:
+	s.st.mu.Lock()
+	a, injected := s.st.pick(op)
+	var reactors []Reactor
+	if !injected {
+		reactors = s.st.reactorsFor(op)
+	}
+	snapshot := req.clone()
+	s.st.mu.Unlock()
+	for _, react := range reactors {
+		if ra, ok := s.react(react, snapshot); ok {
+			a, injected = ra, true
+			break
+		}
+	}
+	if !injected {
+		a = Process()
+	}
+	how := ""
+	if injected {
+		how = a.String()
+	}
+	if err := a.check(); err != nil {
+		// Only a reactor can hand over an invalid Answer.
+		s.answered(req, "HTTP 500", how)
+		http.Error(w, "redpacktest: invalid Answer from a Reactor: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+
+	var an *answer
+	switch a.kind {
+	case kindDrop:
+		s.answered(req, answerDropped, how)
+	case kindRaw:
+		s.answered(req, "HTTP "+strconv.Itoa(a.status), how)
+	case kindFail:
+		an = failAnswer(a, op, fields)
+	default: // the fake's rules
 		if parseErr != nil {
-			a = protocolFail("XML_ERROR", "输入数据格式错误: 不是合法的XML")
+			an = protocolFail("XML_ERROR", "输入数据格式错误: 不是合法的XML")
 		} else {
-			a = s.process(op, r.TLS, fields, now, fault == FaultProcessing)
+			an = s.processLocked(op, r.TLS, fields, req.Time, a.kind == kindProcessing)
 		}
 	}
-	if a != nil {
-		req.Answer = a.code
-		if fault == FaultPayThenDrop {
-			req.Answer = fault.String()
+	if an != nil {
+		if a.rewrite != nil {
+			an.rewriteFields(a.rewrite)
 		}
+		code := an.code
+		if a.kind == kindPayThenDrop {
+			code = answerDropped
+		}
+		s.answered(req, code, how)
 	}
-	s.requests = append(s.requests, req)
-	s.mu.Unlock()
 
-	switch fault {
-	case FaultBadGateway:
-		w.Header().Set("Content-Type", "text/html")
-		w.WriteHeader(http.StatusBadGateway)
-		_, _ = w.Write([]byte(badGatewayBody))
-		return
-	case FaultResetBeforeProcessing, FaultPayThenDrop:
-		reset(w)
-		return
-	case FaultSlow:
-		t := time.NewTimer(s.cfg.slowDelay)
+	if a.delay > 0 {
+		t := time.NewTimer(a.delay)
 		defer t.Stop()
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
 			return
-		case <-s.done:
+		case <-s.life.done:
 			return
 		}
 	}
-	writeXML(w, a)
+	switch a.kind {
+	case kindDrop, kindPayThenDrop:
+		reset(w)
+	case kindRaw:
+		if a.contentType != "" {
+			w.Header().Set("Content-Type", a.contentType)
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(len(a.body)))
+		w.WriteHeader(a.status)
+		_, _ = w.Write(a.body)
+	default:
+		writeXML(w, an)
+	}
 }
 
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	return io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+// answerDropped is Request.Answer of a request whose connection was reset
+// instead of answered.
+const answerDropped = "DROPPED"
+
+// react runs one reactor; a reactor that panics answers HTTP 500 instead
+// of taking the connection down silently.
+func (s *Server) react(r Reactor, req Request) (a Answer, ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			msg := fmt.Sprint(p)
+			a, ok = Raw(http.StatusInternalServerError, "text/plain", []byte("redpacktest: Reactor panicked: "+msg)), true
+		}
+	}()
+	return r(req)
+}
+
+// record appends the request to the log at its arrival and returns it for
+// answered to complete.
+func (s *Server) record(r *http.Request, op Endpoint, body []byte, fields map[string]string) *Request {
+	req := &Request{
+		Path: r.URL.Path, Method: r.Method, Endpoint: op, Header: r.Header.Clone(),
+		Body: body, Fields: fields,
+	}
+	if r.TLS != nil {
+		req.TLSVersion = r.TLS.Version
+		req.PeerCertificates = slices.Clone(r.TLS.PeerCertificates)
+	}
+	s.st.mu.Lock()
+	req.Time = s.now()
+	s.st.requests = append(s.st.requests, req)
+	s.st.mu.Unlock()
+	return req
+}
+
+// answered notes what req was answered and which injection decided it.
+func (s *Server) answered(req *Request, answer, injected string) {
+	s.st.mu.Lock()
+	req.Answer, req.Injected = answer, injected
+	s.st.mu.Unlock()
+}
+
+// failAnswer builds the err_code answer of an injected ResultFail or
+// ReturnFail.
+func failAnswer(a Answer, op Endpoint, fields map[string]string) *answer {
+	des := failText(a.code)
+	var echo []kv
+	if a.code != "SYSTEMERROR" {
+		echo = echoFields(op, fields)
+	}
+	rc := "SUCCESS"
+	if a.returnFail {
+		rc = "FAIL"
+	}
+	return failure(rc, a.code, des, echo)
 }
 
 // reset hijacks the connection and closes it with a TCP RST, without a TLS
@@ -162,15 +235,22 @@ func reset(w http.ResponseWriter) {
 	_ = raw.Close()
 }
 
-// process answers a parsed request. s.mu is held.
-func (s *Server) process(op string, cs *tls.ConnectionState, f map[string]string, now time.Time, processing bool) *answer {
+// processLocked is process under the state lock.
+func (s *Server) processLocked(op Endpoint, cs *tls.ConnectionState, f map[string]string, now time.Time, processing bool) *answer {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	return s.process(op, cs, f, now, processing)
+}
+
+// process answers a parsed request. s.st.mu is held.
+func (s *Server) process(op Endpoint, cs *tls.ConnectionState, f map[string]string, now time.Time, processing bool) *answer {
 	echo := echoFields(op, f)
 	// Merchant and certificate.
 	mch := f["mch_id"]
 	if mch == "" {
 		return businessFail("PARAM_ERROR", "参数错误:mch_id字段必填,并且少于32个字符", echo)
 	}
-	if mch != s.MchID {
+	if mch != s.MchID() {
 		return businessFail("PARAM_ERROR", "参数错误:mch_id不存在", echo)
 	}
 	if cs == nil || len(cs.PeerCertificates) == 0 || cs.PeerCertificates[0].Subject.CommonName != mch {
@@ -183,19 +263,19 @@ func (s *Server) process(op string, cs *tls.ConnectionState, f map[string]string
 			return protocolFail("SIGN_ERROR", "签名错误")
 		}
 	}
-	if f["sign"] == "" || !redpack.VerifySign(f, s.APIKey) {
+	if f["sign"] == "" || !verifySign(f, s.APIKey()) {
 		return protocolFail("SIGN_ERROR", "签名错误")
 	}
-	s.sweep(now)
-	if s.rateLimited(op, now) {
+	s.st.sweep(now)
+	if s.st.rateLimited(op, now) {
 		return businessFail("FREQ_LIMIT", "超过频率限制,请稍后再试", echo)
 	}
-	if op == opSendGroup && s.cfg.groupRetired {
+	if op == EndpointSendGroup && s.cfg.groupRetired {
 		// The real answer of the retired API is undocumented; this code and
 		// text are the fake's reading of the 2024-06-05 offline notice.
 		return businessFail("API_METHOD_CLOSED", "裂变红包产品已于2024年6月5日下线,请使用普通红包", echo)
 	}
-	if op == opQuery {
+	if op == EndpointQuery {
 		return s.query(f, now)
 	}
 	return s.send(op, f, now, processing, echo)
@@ -203,7 +283,7 @@ func (s *Server) process(op string, cs *tls.ConnectionState, f map[string]string
 
 // paramError checks the fields of a send or query; it returns the
 // PARAM_ERROR text (naming the field) or "".
-func (s *Server) paramError(op string, f map[string]string) (code, des string) {
+func (s *Server) paramError(op Endpoint, f map[string]string) (code, des string) {
 	req := func(name string, max int) string {
 		v := f[name]
 		if v == "" {
@@ -229,8 +309,8 @@ func (s *Server) paramError(op string, f map[string]string) (code, des string) {
 	if p != "" {
 		return "PARAM_ERROR", p
 	}
-	if op == opQuery {
-		if p = req("appid", 32); p == "" && f["appid"] != s.AppID && f["appid"] != s.MiniAppID {
+	if op == EndpointQuery {
+		if p = req("appid", 32); p == "" && f["appid"] != s.AppID() && f["appid"] != s.MiniAppID() {
 			p = "参数错误:商户号和appid不匹配"
 		}
 		if p == "" {
@@ -262,9 +342,9 @@ func (s *Server) paramError(op string, f map[string]string) (code, des string) {
 	if !isDigits(f["total_num"]) {
 		return "PARAM_ERROR", "参数错误:total_num必须为整数"
 	}
-	wantApp := s.AppID
-	if op == opSendMini {
-		wantApp = s.MiniAppID
+	wantApp := s.AppID()
+	if op == EndpointSendMiniProgram {
+		wantApp = s.MiniAppID()
 	}
 	if f["wxappid"] != wantApp {
 		return "PARAM_ERROR", "参数错误:商户号和wxappid不匹配"
@@ -280,7 +360,7 @@ func (s *Server) paramError(op string, f map[string]string) (code, des string) {
 	}
 	num := f["total_num"]
 	switch op {
-	case opSend:
+	case EndpointSend:
 		if p = req("client_ip", 15); p != "" {
 			return "PARAM_ERROR", p
 		}
@@ -290,14 +370,14 @@ func (s *Server) paramError(op string, f map[string]string) (code, des string) {
 		if num != "1" {
 			return "PARAM_ERROR", "参数错误:total_num必须为1"
 		}
-	case opSendMini:
+	case EndpointSendMiniProgram:
 		if f["notify_way"] != "MINI_PROGRAM_JSAPI" {
 			return "PARAM_ERROR", "参数错误:notify_way必须为MINI_PROGRAM_JSAPI"
 		}
 		if num != "1" {
 			return "PARAM_ERROR", "参数错误:total_num必须为1"
 		}
-	case opSendGroup:
+	case EndpointSendGroup:
 		if f["amt_type"] != "ALL_RAND" {
 			return "PARAM_ERROR", "参数错误:amt_type只能为ALL_RAND"
 		}
@@ -310,7 +390,7 @@ func (s *Server) paramError(op string, f map[string]string) (code, des string) {
 	if f["sub_mch_id"] != "" {
 		return "ACCEPTMODE_ERROR", "服务商模式下受理关系不存在"
 	}
-	if v := f["msgappid"]; v != "" && v != s.AppID {
+	if v := f["msgappid"]; v != "" && v != s.AppID() {
 		return "MSGAPPID_ERROR", "msgappid与主商户号或子商户号绑定关系不存在"
 	}
 	return "", ""
@@ -339,12 +419,12 @@ func isOpenID(s string) bool {
 	return true
 }
 
-var kinds = map[string]string{opSend: KindNormal, opSendGroup: KindGroup, opSendMini: KindMini}
+var kinds = map[Endpoint]string{EndpointSend: KindNormal, EndpointSendGroup: KindGroup, EndpointSendMiniProgram: KindMini}
 
 // moneyLimit returns the MONEY_LIMIT text for an amount outside the range,
 // or "".
-func moneyLimit(op string, amount int64, num int, scene string) string {
-	if op == opSendGroup {
+func moneyLimit(op Endpoint, amount int64, num int, scene string) string {
+	if op == EndpointSendGroup {
 		if amount < 100*int64(num) || amount > 20000*int64(num) {
 			return "每个红包的平均金额必须在1.00元到200.00元之间"
 		}
@@ -364,14 +444,14 @@ func moneyLimit(op string, amount int64, num int, scene string) string {
 }
 
 // send handles a send endpoint after authentication. s.mu is held.
-func (s *Server) send(op string, f map[string]string, now time.Time, processing bool, echo []kv) *answer {
+func (s *Server) send(op Endpoint, f map[string]string, now time.Time, processing bool, echo []kv) *answer {
 	if code, des := s.paramError(op, f); code != "" {
 		return businessFail(code, des, echo)
 	}
 	amount, _ := strconv.ParseInt(f["total_amount"], 10, 64)
 	num, _ := strconv.Atoi(f["total_num"])
 	no := f["mch_billno"]
-	if b := s.bills[no]; b != nil {
+	if b := s.st.bills[no]; b != nil {
 		return s.again(b, op, f, amount, num, echo)
 	}
 	b := &bill{
@@ -379,39 +459,39 @@ func (s *Server) send(op string, f map[string]string, now time.Time, processing 
 		amount: amount, num: num, acceptedAt: now,
 		sendName: f["send_name"], wishing: f["wishing"], actName: f["act_name"], remark: f["remark"],
 	}
-	b.listID = s.newListID(now)
-	s.bills[no] = b
+	b.listID = s.st.newListID(now)
+	s.st.bills[no] = b
 	code, des := "MONEY_LIMIT", moneyLimit(op, amount, num, f["scene_id"])
 	if des == "" {
-		code, des = s.limitFailure(b.openID, amount, now)
+		code, des = s.st.limitFailure(b.openID, amount, now)
 	}
 	if code != "" {
 		b.failed, b.failCode, b.failDes = true, code, des
 	} else {
-		s.pay(b, now)
+		s.st.pay(b, now)
 		if b.kind == KindGroup {
-			b.shares = s.splitGroup(amount, num)
+			b.shares = s.st.splitGroup(amount, num)
 		}
 		if b.kind == KindMini {
-			b.pkg = miniPackage(s.MchID, b.appID, no, b.listID)
+			b.pkg = miniPackage(s.MchID(), b.appID, no, b.listID)
 		}
 	}
 	if processing {
 		b.pending = true
 		b.settleAt = now.Add(s.cfg.processingDelay)
-		s.track(b)
+		s.st.track(b)
 		return businessFail("PROCESSING", "请求已受理，请稍后使用原单号查询发放结果", echo)
 	}
 	if b.failed {
 		return businessFail(code, des, echo)
 	}
 	b.sentAt = now
-	s.track(b)
+	s.st.track(b)
 	return s.success(b, echo)
 }
 
 // again answers a send whose bill number is in the ledger (re-entrancy).
-func (s *Server) again(b *bill, op string, f map[string]string, amount int64, num int, echo []kv) *answer {
+func (s *Server) again(b *bill, op Endpoint, f map[string]string, amount int64, num int, echo []kv) *answer {
 	switch {
 	case b.failed && !b.pending:
 		return businessFail("SEND_FAILED", "该红包已经发放失败,请更换单号再重试", echo)
@@ -447,11 +527,11 @@ func (s *Server) success(b *bill, echo []kv) *answer {
 
 // query answers gethbinfo. s.mu is held; sweep has run.
 func (s *Server) query(f map[string]string, now time.Time) *answer {
-	echo := echoFields(opQuery, f)
-	if code, des := s.paramError(opQuery, f); code != "" {
+	echo := echoFields(EndpointQuery, f)
+	if code, des := s.paramError(EndpointQuery, f); code != "" {
 		return businessFail(code, des, echo)
 	}
-	b := s.bills[f["mch_billno"]]
+	b := s.st.bills[f["mch_billno"]]
 	if b == nil {
 		return businessFail("NOT_FOUND", "指定单号数据不存在", echo)
 	}
@@ -462,7 +542,7 @@ func (s *Server) query(f map[string]string, now time.Time) *answer {
 	a.add("err_code", "SUCCESS")
 	a.add("err_code_des", "OK")
 	a.add("mch_billno", b.no)
-	a.add("mch_id", s.MchID)
+	a.add("mch_id", s.MchID())
 	a.add("detail_id", b.listID)
 	st := b.status(now)
 	a.add("status", string(st))

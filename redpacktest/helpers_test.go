@@ -2,10 +2,14 @@ package redpacktest
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"encoding/xml"
+	"errors"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,26 +18,49 @@ import (
 	"github.com/redpack-go/redpack"
 )
 
-// tinyRetry keeps retries fast in tests.
-var tinyRetry = redpack.WithRetryPolicy(redpack.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond})
-
 var oneAttempt = redpack.WithRetryPolicy(redpack.RetryPolicy{MaxAttempts: 1})
 
 // newTestServer starts a Server closed at the end of the test.
 func newTestServer(t *testing.T, opts ...Option) *Server {
 	t.Helper()
-	s := NewServer(opts...)
-	t.Cleanup(s.Close)
-	return s
+	return NewTestServer(t, opts...)
 }
 
-// newTestClient returns s.NewClient with tiny retries plus opts; its idle
-// connections are closed at the end of the test.
+// newTestClient returns s.NewClient(opts...); its idle connections are
+// closed at the end of the test.
 func newTestClient(t *testing.T, s *Server, opts ...redpack.Option) *redpack.Client {
 	t.Helper()
-	c := s.NewClient(append([]redpack.Option{tinyRetry}, opts...)...)
+	c := s.NewClient(append([]redpack.Option{redpack.WithNodeID(1)}, opts...)...)
 	t.Cleanup(c.CloseIdleConnections)
 	return c
+}
+
+// The tests call package redpack's client API through the helpers below
+// only, so that a change of that API is an edit here.
+
+// newBillNo draws a bill number from c.
+func newBillNo(t testing.TB, c *redpack.Client) string {
+	t.Helper()
+	no, err := c.NewBillNo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return no
+}
+
+// outcomeOf is the outcome class of err by name ("OK", "UNKNOWN", ...).
+func outcomeOf(err error) string { return redpack.OutcomeOf(err).String() }
+
+// resolveOutcome resolves req's bill number and returns the outcome it
+// settles on ("OK" paid, "FINAL" failed, else unsettled) with the record
+// read, if any.
+func resolveOutcome(ctx context.Context, c *redpack.Client, req redpack.SendRequest) (string, *redpack.Record, error) {
+	rec, err := c.Resolve(ctx, req.Payment())
+	var re *redpack.RecordError
+	if errors.As(err, &re) {
+		rec = re.Record
+	}
+	return outcomeOf(err), rec, err
 }
 
 // fakeClock is a settable clock.
@@ -60,7 +87,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 // rawClient is an HTTP client for hand-made requests; cert nil means no
 // client certificate.
-func rawClient(t *testing.T, s *Server, cert *tls.Certificate) *http.Client {
+func rawClient(t testing.TB, s *Server, cert *tls.Certificate) *http.Client {
 	t.Helper()
 	cfg := &tls.Config{RootCAs: s.RootCAs(), MinVersion: tls.VersionTLS12}
 	if cert != nil {
@@ -73,6 +100,11 @@ func rawClient(t *testing.T, s *Server, cert *tls.Certificate) *http.Client {
 
 func merchantClient(t *testing.T, s *Server) *http.Client {
 	t.Helper()
+	return merchantClientTB(t, s)
+}
+
+func merchantClientTB(t testing.TB, s *Server) *http.Client {
+	t.Helper()
 	c := s.MerchantTLSCertificate()
 	return rawClient(t, s, &c)
 }
@@ -82,8 +114,8 @@ func sendFields(s *Server, billNo string) map[string]string {
 	return map[string]string{
 		"nonce_str":    "5K8264ILTKCH16CQ2502SI8ZNMTM67VS",
 		"mch_billno":   billNo,
-		"mch_id":       s.MchID,
-		"wxappid":      s.AppID,
+		"mch_id":       s.MchID(),
+		"wxappid":      s.AppID(),
 		"send_name":    "测试商户",
 		"re_openid":    "oUser-0001_abc",
 		"total_amount": "100",
@@ -107,7 +139,7 @@ func groupFields(s *Server, billNo string) map[string]string {
 func miniFields(s *Server, billNo string) map[string]string {
 	f := sendFields(s, billNo)
 	delete(f, "client_ip")
-	f["wxappid"] = s.MiniAppID
+	f["wxappid"] = s.MiniAppID()
 	f["notify_way"] = "MINI_PROGRAM_JSAPI"
 	return f
 }
@@ -116,8 +148,8 @@ func queryFields(s *Server, billNo string) map[string]string {
 	return map[string]string{
 		"nonce_str":  "ibuaiVcKdpRxkhJA",
 		"mch_billno": billNo,
-		"mch_id":     s.MchID,
-		"appid":      s.AppID,
+		"mch_id":     s.MchID(),
+		"appid":      s.AppID(),
 		"bill_type":  "MCHT",
 	}
 }
@@ -129,7 +161,7 @@ func signed(f map[string]string, key string) []byte {
 	for k, v := range f {
 		g[k] = v
 	}
-	g["sign"] = redpack.Sign(f, key)
+	g["sign"] = signFields(f, key)
 	return encodeFields(g)
 }
 
@@ -143,18 +175,7 @@ func encodeFields(f map[string]string) []byte {
 	return b.Bytes()
 }
 
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
-	return keys
-}
+func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
 
 // reply is a decoded answer.
 type reply struct {
@@ -172,9 +193,9 @@ func (r reply) code() string {
 }
 
 // post sends body to op and decodes the answer.
-func post(t *testing.T, hc *http.Client, s *Server, op string, body []byte) reply {
+func post(t *testing.T, hc *http.Client, s *Server, op Endpoint, body []byte) reply {
 	t.Helper()
-	res, err := hc.Post(s.URL+pathPrefix+op, "text/xml", bytes.NewReader(body))
+	res, err := hc.Post(s.URL()+pathPrefix+string(op), "text/xml", bytes.NewReader(body))
 	if err != nil {
 		t.Fatalf("POST %s: %v", op, err)
 	}
@@ -231,8 +252,15 @@ func decodeAnswer(t *testing.T, raw []byte) (map[string]string, []map[string]str
 
 // sendReq is a valid SendRequest.
 func sendReq(billNo, openID string, amount int64) redpack.SendRequest {
-	return redpack.SendRequest{
+	return redpack.SendRequest{Packet: packet(billNo, openID, amount)}
+}
+
+// packet is a valid Packet.
+func packet(billNo, openID string, amount int64) redpack.Packet {
+	return redpack.Packet{
 		BillNo: billNo, OpenID: openID, Amount: amount,
 		SendName: "测试商户", Wishing: "恭喜发财", ActName: "新年红包", Remark: "备注",
 	}
 }
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

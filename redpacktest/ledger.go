@@ -3,10 +3,14 @@ package redpacktest
 import (
 	"crypto/sha256"
 	"crypto/sha512"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"net/http"
+	"slices"
 	"time"
 
 	"github.com/redpack-go/redpack"
@@ -43,35 +47,42 @@ type Packet struct {
 	Reason string
 }
 
-// Request is one request the Server received.
+// Request is one request the Server received, as Requests returns it.
 type Request struct {
-	Path string
-	// Op is the endpoint name ("sendredpack", ...), empty for unknown paths.
-	Op string
+	Path   string
+	Method string
+	// Endpoint is the endpoint of Path, "" for unknown paths.
+	Endpoint Endpoint
+	Header   http.Header
 	// Body is the raw request body.
 	Body []byte
 	// Fields are the decoded fields; nil when the body is not valid XML.
 	Fields map[string]string
-	// Time is the server clock when the request arrived.
+	// Time is the server clock (WithServerClock, default time.Now) when
+	// the request arrived, before anything was checked: to measure the
+	// rate a client sends at, count Requests per one-second window of Time.
 	Time time.Time
-	// Answer is the err_code answered, "SUCCESS", "HTTP 404"/"HTTP 405" for
-	// a wrong path or method, or the name of the fault when no XML answer
-	// was sent (FaultBadGateway, FaultResetBeforeProcessing,
-	// FaultPayThenDrop).
+	// TLSVersion and PeerCertificates describe the client's TLS session:
+	// the version negotiated and the certificate chain it presented.
+	TLSVersion       uint16
+	PeerCertificates []*x509.Certificate
+	// Answer is what the request was answered: "SUCCESS" or the err_code
+	// of an XML answer; "HTTP 404"/"HTTP 405" for a wrong path or method,
+	// "HTTP <status>" for a Raw or HTTPStatus answer; "DROPPED" when the
+	// connection was reset instead (Drop, PayThenDrop). "" while the
+	// request is still being handled.
 	Answer string
-	// Fault is the fault applied to the request, 0 for none.
-	Fault Fault
+	// Injected names the injected answer or reactor's answer that decided
+	// the request (Answer.String, e.g. "ResultFail(SYSTEMERROR)"); "" when
+	// the fake answered by its rules.
+	Injected string
 }
 
 func (r Request) clone() Request {
 	r.Body = clone(r.Body)
-	if r.Fields != nil {
-		m := make(map[string]string, len(r.Fields))
-		for k, v := range r.Fields {
-			m[k] = v
-		}
-		r.Fields = m
-	}
+	r.Header = r.Header.Clone()
+	r.PeerCertificates = slices.Clone(r.PeerCertificates)
+	r.Fields = maps.Clone(r.Fields)
 	return r
 }
 
@@ -131,11 +142,8 @@ type usage struct {
 
 // ledger is the Server's state; Server.mu guards it.
 type ledger struct {
-	cfg      *config
-	rng      *rand.Rand
-	queue    []Fault
-	random   []randomFault
-	requests []Request
+	cfg *config
+	rng *rand.Rand
 
 	bills     map[string]*bill
 	paid      []*bill // in order of acceptance
@@ -146,7 +154,7 @@ type ledger struct {
 	seq       int64
 	users     map[userDay]*usage
 	merchant  map[string]int64 // CST day -> fen
-	window    map[string][]time.Time
+	window    map[Endpoint][]time.Time
 }
 
 func (l *ledger) init(cfg *config) {
@@ -155,7 +163,7 @@ func (l *ledger) init(cfg *config) {
 	l.balance = cfg.balance
 	l.users = make(map[userDay]*usage)
 	l.merchant = make(map[string]int64)
-	l.window = make(map[string][]time.Time)
+	l.window = make(map[Endpoint][]time.Time)
 }
 
 func day(t time.Time) string { return t.In(cst).Format("20060102") }
@@ -266,8 +274,8 @@ func (l *ledger) pay(b *bill, now time.Time) {
 
 // rateLimited reports whether op is over the rate in the sliding window
 // ending at now, and counts the request when it is not.
-func (l *ledger) rateLimited(op string, now time.Time) bool {
-	if l.cfg.rate <= 0 {
+func (l *ledger) rateLimited(op Endpoint, now time.Time) bool {
+	if l.cfg.freq <= 0 {
 		return false
 	}
 	w := l.window[op]
@@ -277,7 +285,7 @@ func (l *ledger) rateLimited(op string, now time.Time) bool {
 		i++
 	}
 	w = w[i:]
-	if len(w) >= l.cfg.rate {
+	if len(w) >= l.cfg.freq {
 		l.window[op] = w
 		return true
 	}
@@ -352,13 +360,20 @@ func (b *bill) toPacket(now time.Time) Packet {
 
 // Requests returns a copy of every request received, in order of arrival.
 func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Request, len(s.requests))
-	for i, r := range s.requests {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	out := make([]Request, len(s.st.requests))
+	for i, r := range s.st.requests {
 		out[i] = r.clone()
 	}
 	return out
+}
+
+// ClearRequests forgets the requests received so far; the ledger is kept.
+func (s *Server) ClearRequests() {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	s.st.requests = nil
 }
 
 // Packets returns every packet paid, in order of acceptance: money that
@@ -366,12 +381,12 @@ func (s *Server) Requests() []Request {
 // settled (their amount is reserved). Finally failed bills are not
 // included; see Packet.
 func (s *Server) Packets() []Packet {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
 	now := s.now()
-	s.sweep(now)
-	out := make([]Packet, len(s.paid))
-	for i, b := range s.paid {
+	s.st.sweep(now)
+	out := make([]Packet, len(s.st.paid))
+	for i, b := range s.st.paid {
 		out[i] = b.toPacket(now)
 	}
 	return out
@@ -382,40 +397,40 @@ func (s *Server) Packets() []Packet {
 // numbers only ever refused before processing (SIGN_ERROR, PARAM_ERROR...)
 // have none.
 func (s *Server) Packet(billNo string) (Packet, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b := s.bills[billNo]
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	b := s.st.bills[billNo]
 	if b == nil {
 		return Packet{}, false
 	}
 	now := s.now()
-	s.sweep(now)
+	s.st.sweep(now)
 	return b.toPacket(now), true
 }
 
 // Balance returns the merchant's balance in fen: the initial balance, less
 // every amount paid, plus the amounts of refunded (REFUND) packets.
 func (s *Server) Balance() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.sweep(s.now())
-	return s.balance
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	s.st.sweep(s.now())
+	return s.st.balance
 }
 
 // TotalPaid returns the sum in fen of every packet paid (Packets), refunds
 // not deducted.
 func (s *Server) TotalPaid() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.totalPaid
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	return s.st.totalPaid
 }
 
 // Settle settles every PROCESSING packet now, as if the processing delay
 // had passed.
 func (s *Server) Settle() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.settleAll(s.now())
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	s.st.settleAll(s.now())
 }
 
 // ErrNotClaimable is returned by Receive and ReceiveGroupShare for a packet
@@ -428,33 +443,32 @@ var ErrNotClaimable = errors.New("redpacktest: packet cannot be claimed")
 // the seed user claims the first share; see ReceiveGroupShare for the
 // others.
 func (s *Server) Receive(billNo string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b := s.bills[billNo]
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	b := s.st.bills[billNo]
 	if b == nil {
 		return fmt.Errorf("%w: %s unknown", ErrNotClaimable, billNo)
 	}
-	return s.claim(b, b.openID)
+	return s.st.claim(s.now(), b, b.openID)
 }
 
 // ReceiveGroupShare simulates openID claiming the next share of the group
 // packet billNo. The seed's claim (Receive) need not come first.
 func (s *Server) ReceiveGroupShare(billNo, openID string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b := s.bills[billNo]
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	b := s.st.bills[billNo]
 	if b == nil || b.kind != KindGroup {
 		return fmt.Errorf("%w: %s is not a group packet", ErrNotClaimable, billNo)
 	}
-	return s.claim(b, openID)
+	return s.st.claim(s.now(), b, openID)
 }
 
-func (s *Server) claim(b *bill, openID string) error {
-	now := s.now()
-	s.sweep(now)
-	st := b.status(now)
-	if st != redpack.StatusSent && !(b.kind == KindGroup && st == redpack.StatusReceived) {
-		return fmt.Errorf("%w: %s is %s", ErrNotClaimable, b.no, st)
+func (l *ledger) claim(now time.Time, b *bill, openID string) error {
+	l.sweep(now)
+	status := b.status(now)
+	if status != redpack.StatusSent && !(b.kind == KindGroup && status == redpack.StatusReceived) {
+		return fmt.Errorf("%w: %s is %s", ErrNotClaimable, b.no, status)
 	}
 	for _, r := range b.received {
 		if r.OpenID == openID {

@@ -20,9 +20,9 @@ func TestQueryLifecycle(t *testing.T) {
 	t.Run("unclaimed is refunded after 24h", func(t *testing.T) {
 		t.Parallel()
 		clk := newFakeClock()
-		s := newTestServer(t, WithClock(clk.Now))
+		s := newTestServer(t, WithServerClock(clk.Now))
 		c := newTestClient(t, s)
-		no := c.NewBillNo()
+		no := newBillNo(t, c)
 		req := sendReq(no, "oLife", 1500)
 		res, err := c.Send(ctx, req)
 		require.NoError(t, err)
@@ -63,9 +63,9 @@ func TestQueryLifecycle(t *testing.T) {
 	t.Run("received", func(t *testing.T) {
 		t.Parallel()
 		clk := newFakeClock()
-		s := newTestServer(t, WithClock(clk.Now))
+		s := newTestServer(t, WithServerClock(clk.Now))
 		c := newTestClient(t, s)
-		no := c.NewBillNo()
+		no := newBillNo(t, c)
 		_, err := c.Send(ctx, sendReq(no, "oRecv", 1800))
 		require.NoError(t, err)
 		clk.Advance(3 * time.Hour)
@@ -85,7 +85,7 @@ func TestQueryLifecycle(t *testing.T) {
 		t.Parallel()
 		s := newTestServer(t, WithBalance(50))
 		c := newTestClient(t, s)
-		no := c.NewBillNo()
+		no := newBillNo(t, c)
 		_, err := c.Send(ctx, sendReq(no, "oFail", 100))
 		require.ErrorIs(t, err, redpack.ErrNotEnough)
 		rec, err := c.Query(ctx, no)
@@ -102,7 +102,7 @@ func TestQueryLifecycle(t *testing.T) {
 		t.Parallel()
 		s := newTestServer(t)
 		hc := merchantClient(t, s)
-		r := post(t, hc, s, opQuery, signed(queryFields(s, "NOPE0001"), s.APIKey))
+		r := post(t, hc, s, EndpointQuery, signed(queryFields(s, "NOPE0001"), s.APIKey()))
 		assert.Equal(t, "SUCCESS", r.fields["return_code"])
 		assert.Equal(t, "FAIL", r.fields["result_code"])
 		assert.Equal(t, "NOT_FOUND", r.fields["err_code"])
@@ -113,11 +113,11 @@ func TestQueryLifecycle(t *testing.T) {
 		for _, tc := range []struct{ k, v, want string }{
 			{"bill_type", "MCHNO", "PARAM_ERROR"},
 			{"appid", "wx0000000000000000", "PARAM_ERROR"},
-			{"appid", s.MiniAppID, "NOT_FOUND"},
+			{"appid", s.MiniAppID(), "NOT_FOUND"},
 		} {
 			f := queryFields(s, "NOPE0001")
 			f[tc.k] = tc.v
-			assert.Equal(t, tc.want, post(t, hc, s, opQuery, signed(f, s.APIKey)).code(), "%s=%s", tc.k, tc.v)
+			assert.Equal(t, tc.want, post(t, hc, s, EndpointQuery, signed(f, s.APIKey())).code(), "%s=%s", tc.k, tc.v)
 		}
 	})
 }
@@ -127,10 +127,10 @@ func TestGroup(t *testing.T) {
 	ctx := context.Background()
 	s := newTestServer(t, WithSeed(7))
 	c := newTestClient(t, s)
-	no := c.NewBillNo()
+	no := newBillNo(t, c)
 	//lint:ignore SA1019 the fake serves the retired API on purpose
-	res, err := c.SendGroup(ctx, redpack.GroupSendRequest{BillNo: no, OpenID: "oSeed", Amount: 90000, TotalNum: 5,
-		SendName: "a", Wishing: "b", ActName: "c", Remark: "d"})
+	res, err := c.SendGroup(ctx, redpack.SendGroupRequest{Packet: redpack.Packet{BillNo: no, OpenID: "oSeed", Amount: 90000,
+		SendName: "a", Wishing: "b", ActName: "c", Remark: "d"}, TotalNum: 5})
 	require.NoError(t, err)
 	assert.Equal(t, 5, res.TotalNum)
 	require.NoError(t, s.Receive(no))
@@ -153,9 +153,9 @@ func TestGroup(t *testing.T) {
 	assert.Equal(t, "oSeed", rec.Receivers[0].OpenID)
 
 	// Shares stay within bounds for extreme totals.
-	s.mu.Lock()
+	s.st.mu.Lock()
 	for range 50 {
-		sh := s.splitGroup(20000*40, 40)
+		sh := s.st.splitGroup(20000*40, 40)
 		var tot int64
 		for _, v := range sh {
 			require.GreaterOrEqual(t, v, int64(minShare))
@@ -164,7 +164,7 @@ func TestGroup(t *testing.T) {
 		}
 		require.Equal(t, int64(800000), tot)
 	}
-	s.mu.Unlock()
+	s.st.mu.Unlock()
 }
 
 func TestGroupRetired(t *testing.T) {
@@ -172,12 +172,12 @@ func TestGroupRetired(t *testing.T) {
 	s := newTestServer(t, WithGroupRetired(true))
 	c := newTestClient(t, s)
 	ctx := context.Background()
-	no := c.NewBillNo()
+	no := newBillNo(t, c)
 	//lint:ignore SA1019 the fake serves the retired API on purpose
-	_, err := c.SendGroup(ctx, redpack.GroupSendRequest{BillNo: no, OpenID: "oSeed", Amount: 300, TotalNum: 3,
-		SendName: "a", Wishing: "b", ActName: "c", Remark: "d"})
+	_, err := c.SendGroup(ctx, redpack.SendGroupRequest{Packet: redpack.Packet{BillNo: no, OpenID: "oSeed", Amount: 300,
+		SendName: "a", Wishing: "b", ActName: "c", Remark: "d"}, TotalNum: 3})
 	require.ErrorIs(t, err, redpack.ErrAPIMethodClosed)
-	assert.Equal(t, redpack.OutcomeRejected, redpack.Outcome(err))
+	assert.Equal(t, "REJECTED", outcomeOf(err))
 	var ae *redpack.APIError
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, "SUCCESS", ae.ReturnCode)
@@ -186,7 +186,7 @@ func TestGroupRetired(t *testing.T) {
 	_, err = c.Query(ctx, no)
 	require.ErrorIs(t, err, redpack.ErrNotFound)
 	// Normal packets still work.
-	_, err = c.Send(ctx, sendReq(c.NewBillNo(), "oSeed", 100))
+	_, err = c.Send(ctx, sendReq(newBillNo(t, c), "oSeed", 100))
 	require.NoError(t, err)
 }
 
@@ -195,18 +195,18 @@ var packageRE = regexp.MustCompile(`^sendid=[0-9a-f]{64}&ver=8&sign=[0-9a-f]{128
 func TestMiniProgram(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t)
-	c := s.NewMiniProgramClient(tinyRetry)
+	c := s.NewMiniProgramClient(redpack.WithNodeID(1))
 	defer c.CloseIdleConnections()
 	ctx := context.Background()
-	no := c.NewBillNo()
-	req := redpack.MiniProgramSendRequest{BillNo: no, OpenID: "oMini", Amount: 888,
-		SendName: "a", Wishing: "b", ActName: "c", Remark: "d"}
+	no := newBillNo(t, c)
+	req := redpack.SendMiniProgramRequest{Packet: redpack.Packet{BillNo: no, OpenID: "oMini", Amount: 888,
+		SendName: "a", Wishing: "b", ActName: "c", Remark: "d"}}
 	res, err := c.SendMiniProgram(ctx, req)
 	require.NoError(t, err)
 	m := packageRE.FindStringSubmatch(res.Package)
 	require.NotNil(t, m, res.Package)
-	assert.Equal(t, s.MchID, m[1])
-	assert.Equal(t, s.MiniAppID, m[2])
+	assert.Equal(t, s.MchID(), m[1])
+	assert.Equal(t, s.MiniAppID(), m[2])
 	again, err := c.SendMiniProgram(ctx, req)
 	require.NoError(t, err)
 	assert.Equal(t, res.Package, again.Package, "re-entrant answer repeats the package")
@@ -223,10 +223,10 @@ func TestMiniProgram(t *testing.T) {
 
 	// risk_info and consume_mch_id are not fields of sendminiprogramhb (the
 	// fake answers SIGN_ERROR, TestRequestRejections), and
-	// redpack.MiniProgramSendRequest has no such fields: the client cannot
+	// redpack.SendMiniProgramRequest has no such fields: the client cannot
 	// send them.
 	for _, kv := range s.Requests() {
-		if kv.Op == "sendminiprogramhb" {
+		if kv.Endpoint == "sendminiprogramhb" {
 			assert.NotContains(t, kv.Fields, "risk_info")
 			assert.NotContains(t, kv.Fields, "consume_mch_id")
 		}
@@ -234,20 +234,20 @@ func TestMiniProgram(t *testing.T) {
 
 	// The Official Account client is refused by sendminiprogramhb.
 	oa := newTestClient(t, s)
-	_, err = oa.SendMiniProgram(ctx, redpack.MiniProgramSendRequest{OpenID: "oMini", Amount: 888,
-		SendName: "a", Wishing: "b", ActName: "c", Remark: "d"})
-	require.ErrorIs(t, err, redpack.ErrParamError)
+	_, err = oa.SendMiniProgram(ctx, redpack.SendMiniProgramRequest{Packet: redpack.Packet{BillNo: newBillNo(t, oa), OpenID: "oMini", Amount: 888,
+		SendName: "a", Wishing: "b", ActName: "c", Remark: "d"}})
+	require.ErrorIs(t, err, redpack.ErrParam)
 }
 
 func TestAccessors(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t, WithMerchant("1234567890", "wxabcdefabcdefabcd", "0123456789abcdefABCDEF0123456789"))
-	assert.Equal(t, "1234567890", s.MchID)
+	assert.Equal(t, "1234567890", s.MchID())
 	cfg := s.Config()
-	assert.Equal(t, s.URL, cfg.BaseURL)
+	assert.Equal(t, s.URL(), cfg.BaseURL)
 	assert.Empty(t, cfg.PKCS12Password)
-	assert.Regexp(t, `^https://127\.0\.0\.1:[0-9]+$`, s.URL)
-	key, leaf, chain, err := pkcs12.DecodeChain(s.MerchantPKCS12(), s.MchID)
+	assert.Regexp(t, `^https://127\.0\.0\.1:[0-9]+$`, s.URL())
+	key, leaf, chain, err := pkcs12.DecodeChain(s.MerchantPKCS12(), s.MchID())
 	require.NoError(t, err)
 	assert.NotNil(t, key)
 	assert.Equal(t, "1234567890", leaf.Subject.CommonName)
@@ -255,11 +255,11 @@ func TestAccessors(t *testing.T) {
 	assert.Contains(t, string(s.CACertPEM()), "BEGIN CERTIFICATE")
 	assert.Contains(t, string(s.MerchantCertPEM()), "BEGIN CERTIFICATE")
 	assert.Contains(t, string(s.MerchantKeyPEM()), "PRIVATE KEY")
-	c := s.NewClient(tinyRetry)
+	c := s.NewClient(redpack.WithRetryPolicy(FastRetryPolicy()))
 	defer c.CloseIdleConnections()
-	_, err = c.Send(context.Background(), sendReq("", "oAcc", 100))
+	_, err = c.Send(context.Background(), sendReq("ACC01", "oAcc", 100))
 	require.NoError(t, err)
-	assert.NotContains(t, cfg.String(), s.APIKey)
+	assert.NotContains(t, cfg.String(), s.APIKey())
 
 	assert.Panics(t, func() { NewServer(WithAddr("192.0.2.1:0")) }, "non-loopback addresses are refused")
 	s2 := NewServer(WithAddr("localhost:0"))

@@ -19,13 +19,13 @@ import (
 // and checks the answer shape and that nothing reached the ledger.
 func TestRequestRejections(t *testing.T) {
 	t.Parallel()
-	s := newTestServer(t, WithRateLimit(0))
+	s := newTestServer(t, WithFreqLimit(0))
 	hc := merchantClient(t, s)
-	key := s.APIKey
+	key := s.APIKey()
 
 	type tc struct {
 		name       string
-		op         string
+		op         Endpoint
 		body       func(billNo string) []byte
 		returnCode string
 		errCode    string
@@ -53,54 +53,54 @@ func TestRequestRejections(t *testing.T) {
 		}
 	}
 	cases := []tc{
-		{"wrong key", opSend, func(no string) []byte { return signed(sendFields(s, no), strings.Repeat("x", 32)) }, "FAIL", "SIGN_ERROR", ""},
-		{"missing sign", opSend, func(no string) []byte { return encodeFields(sendFields(s, no)) }, "FAIL", "SIGN_ERROR", ""},
-		{"value changed after signing", opSend, func(no string) []byte {
+		{"wrong key", EndpointSend, func(no string) []byte { return signed(sendFields(s, no), strings.Repeat("x", 32)) }, "FAIL", "SIGN_ERROR", ""},
+		{"missing sign", EndpointSend, func(no string) []byte { return encodeFields(sendFields(s, no)) }, "FAIL", "SIGN_ERROR", ""},
+		{"value changed after signing", EndpointSend, func(no string) []byte {
 			return bytes.Replace(signed(sendFields(s, no), key), []byte("恭喜发财"), []byte("恭喜发财 "), 1)
 		}, "FAIL", "SIGN_ERROR", ""},
-		{"sign_type signed", opSend, withSend(func(f map[string]string) { f["sign_type"] = "MD5" }), "FAIL", "SIGN_ERROR", ""},
-		{"undocumented appid on sendredpack", opSend, withSend(func(f map[string]string) { f["appid"] = s.AppID }), "FAIL", "SIGN_ERROR", ""},
-		{"client_ip on group", opSendGroup, withGroup(func(f map[string]string) { f["client_ip"] = "127.0.0.1" }), "FAIL", "SIGN_ERROR", ""},
-		{"client_ip on mini", opSendMini, withMini(func(f map[string]string) { f["client_ip"] = "127.0.0.1" }), "FAIL", "SIGN_ERROR", ""},
-		{"risk_info on mini", opSendMini, withMini(func(f map[string]string) { f["risk_info"] = "posttime%3d1" }), "FAIL", "SIGN_ERROR", ""},
-		{"sub_mch_id on gethbinfo", opQuery, func(no string) []byte {
+		{"sign_type signed", EndpointSend, withSend(func(f map[string]string) { f["sign_type"] = "MD5" }), "FAIL", "SIGN_ERROR", ""},
+		{"undocumented appid on sendredpack", EndpointSend, withSend(func(f map[string]string) { f["appid"] = s.AppID() }), "FAIL", "SIGN_ERROR", ""},
+		{"client_ip on group", EndpointSendGroup, withGroup(func(f map[string]string) { f["client_ip"] = "127.0.0.1" }), "FAIL", "SIGN_ERROR", ""},
+		{"client_ip on mini", EndpointSendMiniProgram, withMini(func(f map[string]string) { f["client_ip"] = "127.0.0.1" }), "FAIL", "SIGN_ERROR", ""},
+		{"risk_info on mini", EndpointSendMiniProgram, withMini(func(f map[string]string) { f["risk_info"] = "posttime%3d1" }), "FAIL", "SIGN_ERROR", ""},
+		{"sub_mch_id on gethbinfo", EndpointQuery, func(no string) []byte {
 			f := queryFields(s, no)
 			f["sub_mch_id"] = "1"
 			return signed(f, key)
 		}, "FAIL", "SIGN_ERROR", ""},
-		{"malformed xml", opSend, func(string) []byte { return []byte("<xml><mch_id>1</xml>") }, "FAIL", "XML_ERROR", ""},
-		{"empty body", opSend, func(string) []byte { return nil }, "FAIL", "XML_ERROR", ""},
-		{"nested element", opSend, func(string) []byte { return []byte("<xml><a><b>1</b></a></xml>") }, "FAIL", "XML_ERROR", ""},
-		{"field twice", opSend, func(string) []byte { return []byte("<xml><mch_id>1</mch_id><mch_id>1</mch_id></xml>") }, "FAIL", "XML_ERROR", ""},
-		{"GBK declared", opSend, func(no string) []byte {
+		{"malformed xml", EndpointSend, func(string) []byte { return []byte("<xml><mch_id>1</xml>") }, "FAIL", "XML_ERROR", ""},
+		{"empty body", EndpointSend, func(string) []byte { return nil }, "FAIL", "XML_ERROR", ""},
+		{"nested element", EndpointSend, func(string) []byte { return []byte("<xml><a><b>1</b></a></xml>") }, "FAIL", "XML_ERROR", ""},
+		{"field twice", EndpointSend, func(string) []byte { return []byte("<xml><mch_id>1</mch_id><mch_id>1</mch_id></xml>") }, "FAIL", "XML_ERROR", ""},
+		{"GBK declared", EndpointSend, func(no string) []byte {
 			return append([]byte(`<?xml version="1.0" encoding="GBK"?>`), signed(sendFields(s, no), key)...)
 		}, "FAIL", "XML_ERROR", ""},
-		{"oversized body", opSend, func(string) []byte { return []byte("<xml><remark>" + strings.Repeat("a", maxBody) + "</remark></xml>") }, "FAIL", "XML_ERROR", ""},
-		{"unknown mch_id", opSend, withSend(func(f map[string]string) { f["mch_id"] = "1900000999" }), "SUCCESS", "PARAM_ERROR", "mch_id"},
-		{"wxappid not the merchant's", opSend, withSend(func(f map[string]string) { f["wxappid"] = "wx0000000000000000" }), "SUCCESS", "PARAM_ERROR", "wxappid不匹配"},
-		{"mini appid on sendredpack", opSend, withSend(func(f map[string]string) { f["wxappid"] = s.MiniAppID }), "SUCCESS", "PARAM_ERROR", "wxappid不匹配"},
-		{"OA appid on mini", opSendMini, withMini(func(f map[string]string) { f["wxappid"] = s.AppID }), "SUCCESS", "PARAM_ERROR", "wxappid不匹配"},
-		{"missing send_name", opSend, withSend(func(f map[string]string) { delete(f, "send_name") }), "SUCCESS", "PARAM_ERROR", "send_name"},
-		{"missing remark", opSend, withSend(func(f map[string]string) { delete(f, "remark") }), "SUCCESS", "PARAM_ERROR", "remark"},
-		{"send_name 33 bytes", opSend, withSend(func(f map[string]string) { f["send_name"] = strings.Repeat("红", 11) }), "SUCCESS", "PARAM_ERROR", "send_name"},
-		{"act_name 33 bytes", opSend, withSend(func(f map[string]string) { f["act_name"] = strings.Repeat("a", 33) }), "SUCCESS", "PARAM_ERROR", "act_name"},
-		{"wishing 129 bytes", opSend, withSend(func(f map[string]string) { f["wishing"] = strings.Repeat("a", 129) }), "SUCCESS", "PARAM_ERROR", "wishing"},
-		{"remark 257 bytes", opSend, withSend(func(f map[string]string) { f["remark"] = strings.Repeat("a", 257) }), "SUCCESS", "PARAM_ERROR", "remark"},
-		{"nonce_str 33", opSend, withSend(func(f map[string]string) { f["nonce_str"] = strings.Repeat("n", 33) }), "SUCCESS", "PARAM_ERROR", "nonce_str"},
-		{"re_openid 33", opSend, withSend(func(f map[string]string) { f["re_openid"] = strings.Repeat("o", 33) }), "SUCCESS", "PARAM_ERROR", "re_openid"},
-		{"client_ip missing", opSend, withSend(func(f map[string]string) { delete(f, "client_ip") }), "SUCCESS", "PARAM_ERROR", "client_ip"},
-		{"client_ip IPv6", opSend, withSend(func(f map[string]string) { f["client_ip"] = "::1" }), "SUCCESS", "PARAM_ERROR", "client_ip"},
-		{"client_ip not an IP", opSend, withSend(func(f map[string]string) { f["client_ip"] = "1.2.3" }), "SUCCESS", "PARAM_ERROR", "client_ip"},
-		{"total_num 2", opSend, withSend(func(f map[string]string) { f["total_num"] = "2" }), "SUCCESS", "PARAM_ERROR", "total_num必须为1"},
-		{"mini total_num 2", opSendMini, withMini(func(f map[string]string) { f["total_num"] = "2" }), "SUCCESS", "PARAM_ERROR", "total_num必须为1"},
-		{"total_amount not integer", opSend, withSend(func(f map[string]string) { f["total_amount"] = "1.00" }), "SUCCESS", "PARAM_ERROR", "total_amount"},
-		{"scene_id unknown", opSend, withSend(func(f map[string]string) { f["scene_id"] = "PRODUCT_9" }), "SUCCESS", "PARAM_ERROR", "scene_id"},
-		{"mini without notify_way", opSendMini, withMini(func(f map[string]string) { delete(f, "notify_way") }), "SUCCESS", "PARAM_ERROR", "notify_way"},
-		{"mini notify_way wrong", opSendMini, withMini(func(f map[string]string) { f["notify_way"] = "JSAPI" }), "SUCCESS", "PARAM_ERROR", "notify_way"},
-		{"group amt_type", opSendGroup, withGroup(func(f map[string]string) { f["amt_type"] = "ALL_SAME" }), "SUCCESS", "PARAM_ERROR", "amt_type"},
-		{"group total_num 2", opSendGroup, withGroup(func(f map[string]string) { f["total_num"] = "2" }), "SUCCESS", "PARAM_ERROR", "total_num"},
-		{"sub_mch_id", opSend, withSend(func(f map[string]string) { f["sub_mch_id"] = "1900000110" }), "SUCCESS", "ACCEPTMODE_ERROR", ""},
-		{"msgappid not bound", opSend, withSend(func(f map[string]string) { f["msgappid"] = "wx0000000000000000" }), "SUCCESS", "MSGAPPID_ERROR", ""},
+		{"oversized body", EndpointSend, func(string) []byte { return []byte("<xml><remark>" + strings.Repeat("a", maxBody) + "</remark></xml>") }, "FAIL", "XML_ERROR", ""},
+		{"unknown mch_id", EndpointSend, withSend(func(f map[string]string) { f["mch_id"] = "1900000999" }), "SUCCESS", "PARAM_ERROR", "mch_id"},
+		{"wxappid not the merchant's", EndpointSend, withSend(func(f map[string]string) { f["wxappid"] = "wx0000000000000000" }), "SUCCESS", "PARAM_ERROR", "wxappid不匹配"},
+		{"mini appid on sendredpack", EndpointSend, withSend(func(f map[string]string) { f["wxappid"] = s.MiniAppID() }), "SUCCESS", "PARAM_ERROR", "wxappid不匹配"},
+		{"OA appid on mini", EndpointSendMiniProgram, withMini(func(f map[string]string) { f["wxappid"] = s.AppID() }), "SUCCESS", "PARAM_ERROR", "wxappid不匹配"},
+		{"missing send_name", EndpointSend, withSend(func(f map[string]string) { delete(f, "send_name") }), "SUCCESS", "PARAM_ERROR", "send_name"},
+		{"missing remark", EndpointSend, withSend(func(f map[string]string) { delete(f, "remark") }), "SUCCESS", "PARAM_ERROR", "remark"},
+		{"send_name 33 bytes", EndpointSend, withSend(func(f map[string]string) { f["send_name"] = strings.Repeat("红", 11) }), "SUCCESS", "PARAM_ERROR", "send_name"},
+		{"act_name 33 bytes", EndpointSend, withSend(func(f map[string]string) { f["act_name"] = strings.Repeat("a", 33) }), "SUCCESS", "PARAM_ERROR", "act_name"},
+		{"wishing 129 bytes", EndpointSend, withSend(func(f map[string]string) { f["wishing"] = strings.Repeat("a", 129) }), "SUCCESS", "PARAM_ERROR", "wishing"},
+		{"remark 257 bytes", EndpointSend, withSend(func(f map[string]string) { f["remark"] = strings.Repeat("a", 257) }), "SUCCESS", "PARAM_ERROR", "remark"},
+		{"nonce_str 33", EndpointSend, withSend(func(f map[string]string) { f["nonce_str"] = strings.Repeat("n", 33) }), "SUCCESS", "PARAM_ERROR", "nonce_str"},
+		{"re_openid 33", EndpointSend, withSend(func(f map[string]string) { f["re_openid"] = strings.Repeat("o", 33) }), "SUCCESS", "PARAM_ERROR", "re_openid"},
+		{"client_ip missing", EndpointSend, withSend(func(f map[string]string) { delete(f, "client_ip") }), "SUCCESS", "PARAM_ERROR", "client_ip"},
+		{"client_ip IPv6", EndpointSend, withSend(func(f map[string]string) { f["client_ip"] = "::1" }), "SUCCESS", "PARAM_ERROR", "client_ip"},
+		{"client_ip not an IP", EndpointSend, withSend(func(f map[string]string) { f["client_ip"] = "1.2.3" }), "SUCCESS", "PARAM_ERROR", "client_ip"},
+		{"total_num 2", EndpointSend, withSend(func(f map[string]string) { f["total_num"] = "2" }), "SUCCESS", "PARAM_ERROR", "total_num必须为1"},
+		{"mini total_num 2", EndpointSendMiniProgram, withMini(func(f map[string]string) { f["total_num"] = "2" }), "SUCCESS", "PARAM_ERROR", "total_num必须为1"},
+		{"total_amount not integer", EndpointSend, withSend(func(f map[string]string) { f["total_amount"] = "1.00" }), "SUCCESS", "PARAM_ERROR", "total_amount"},
+		{"scene_id unknown", EndpointSend, withSend(func(f map[string]string) { f["scene_id"] = "PRODUCT_9" }), "SUCCESS", "PARAM_ERROR", "scene_id"},
+		{"mini without notify_way", EndpointSendMiniProgram, withMini(func(f map[string]string) { delete(f, "notify_way") }), "SUCCESS", "PARAM_ERROR", "notify_way"},
+		{"mini notify_way wrong", EndpointSendMiniProgram, withMini(func(f map[string]string) { f["notify_way"] = "JSAPI" }), "SUCCESS", "PARAM_ERROR", "notify_way"},
+		{"group amt_type", EndpointSendGroup, withGroup(func(f map[string]string) { f["amt_type"] = "ALL_SAME" }), "SUCCESS", "PARAM_ERROR", "amt_type"},
+		{"group total_num 2", EndpointSendGroup, withGroup(func(f map[string]string) { f["total_num"] = "2" }), "SUCCESS", "PARAM_ERROR", "total_num"},
+		{"sub_mch_id", EndpointSend, withSend(func(f map[string]string) { f["sub_mch_id"] = "1900000110" }), "SUCCESS", "ACCEPTMODE_ERROR", ""},
+		{"msgappid not bound", EndpointSend, withSend(func(f map[string]string) { f["msgappid"] = "wx0000000000000000" }), "SUCCESS", "MSGAPPID_ERROR", ""},
 	}
 	billNos := map[string]bool{}
 	for i, c := range cases {
@@ -114,7 +114,7 @@ func TestRequestRejections(t *testing.T) {
 			assert.Equal(t, "FAIL", r.fields["result_code"])
 			assert.Equal(t, c.errCode, r.fields["err_code"], "%s", r.fields["err_code_des"])
 			assert.Contains(t, r.fields["err_code_des"], c.desHas)
-			assert.NotContains(t, string(r.body), s.APIKey)
+			assert.NotContains(t, string(r.body), s.APIKey())
 			assert.NotContains(t, r.fields, "sign")
 			assert.NotContains(t, r.fields, "send_listid")
 			if c.returnCode == "SUCCESS" {
@@ -123,7 +123,7 @@ func TestRequestRejections(t *testing.T) {
 			}
 			_, inLedger := s.Packet(no)
 			assert.False(t, inLedger, "a rejected request must leave no bill")
-			q := post(t, hc, s, opQuery, signed(queryFields(s, no), key))
+			q := post(t, hc, s, EndpointQuery, signed(queryFields(s, no), key))
 			assert.Equal(t, "NOT_FOUND", q.fields["err_code"], "rejected bill numbers are unknown to gethbinfo")
 		})
 	}
@@ -138,7 +138,7 @@ func TestSignatureCaseAndOrderIrrelevant(t *testing.T) {
 	s := newTestServer(t)
 	hc := merchantClient(t, s)
 	f := sendFields(s, "ORDER0001")
-	f["sign"] = strings.ToLower(redpack.Sign(f, s.APIKey))
+	f["sign"] = strings.ToLower(signFields(f, s.APIKey()))
 	// Reverse element order and plain text instead of CDATA.
 	keys := sortedKeys(f)
 	var b strings.Builder
@@ -147,7 +147,7 @@ func TestSignatureCaseAndOrderIrrelevant(t *testing.T) {
 		b.WriteString("<" + keys[i] + ">" + f[keys[i]] + "</" + keys[i] + ">\n")
 	}
 	b.WriteString("</xml>")
-	r := post(t, hc, s, opSend, []byte(b.String()))
+	r := post(t, hc, s, EndpointSend, []byte(b.String()))
 	assert.Equal(t, "SUCCESS", r.code(), "%s", r.body)
 }
 
@@ -159,13 +159,13 @@ func TestPathsAndMethods(t *testing.T) {
 		method, path string
 		want         int
 	}{
-		{http.MethodGet, pathPrefix + opSend, http.StatusMethodNotAllowed},
-		{http.MethodPut, pathPrefix + opQuery, http.StatusMethodNotAllowed},
+		{http.MethodGet, pathPrefix + string(EndpointSend), http.StatusMethodNotAllowed},
+		{http.MethodPut, pathPrefix + string(EndpointQuery), http.StatusMethodNotAllowed},
 		{http.MethodPost, pathPrefix + "transfers", http.StatusNotFound},
 		{http.MethodPost, "/pay/unifiedorder", http.StatusNotFound},
 		{http.MethodPost, "/", http.StatusNotFound},
 	} {
-		req, err := http.NewRequest(tc.method, s.URL+tc.path, strings.NewReader("<xml></xml>"))
+		req, err := http.NewRequest(tc.method, s.URL()+tc.path, strings.NewReader("<xml></xml>"))
 		require.NoError(t, err)
 		res, err := hc.Do(req)
 		require.NoError(t, err)
@@ -181,12 +181,12 @@ func TestPathsAndMethods(t *testing.T) {
 func TestClientCertificate(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t)
-	body := signed(sendFields(s, "CERT0001"), s.APIKey)
+	body := signed(sendFields(s, "CERT0001"), s.APIKey())
 
 	t.Run("none", func(t *testing.T) {
 		t.Parallel()
 		hc := rawClient(t, s, nil)
-		_, err := hc.Post(s.URL+pathPrefix+opSend, "text/xml", bytes.NewReader(body))
+		_, err := hc.Post(s.URL()+pathPrefix+string(EndpointSend), "text/xml", bytes.NewReader(body))
 		require.Error(t, err, "the handshake must fail without a client certificate")
 	})
 	t.Run("other CA", func(t *testing.T) {
@@ -194,7 +194,7 @@ func TestClientCertificate(t *testing.T) {
 		other := newTestServer(t)
 		c := other.MerchantTLSCertificate()
 		hc := rawClient(t, s, &c)
-		_, err := hc.Post(s.URL+pathPrefix+opSend, "text/xml", bytes.NewReader(body))
+		_, err := hc.Post(s.URL()+pathPrefix+string(EndpointSend), "text/xml", bytes.NewReader(body))
 		require.Error(t, err)
 	})
 	t.Run("client without certificate", func(t *testing.T) {
@@ -211,7 +211,7 @@ func TestClientCertificate(t *testing.T) {
 		require.NoError(t, err)
 		c, err := tls.X509KeyPair(certPEM, keyPEM)
 		require.NoError(t, err)
-		r := post(t, rawClient(t, s, &c), s, opSend, body)
+		r := post(t, rawClient(t, s, &c), s, EndpointSend, body)
 		assert.Equal(t, "CA_ERROR", r.fields["err_code"])
 		assert.Equal(t, "FAIL", r.fields["return_code"])
 		_, ok := s.Packet("CERT0001")
@@ -222,7 +222,7 @@ func TestClientCertificate(t *testing.T) {
 		cfg := s.Config()
 		cfg.PKCS12 = nil
 		cfg.CertPEM, cfg.KeyPEM = s.MerchantCertPEM(), s.MerchantKeyPEM()
-		c, err := redpack.NewClient(cfg, tinyRetry)
+		c, err := redpack.NewClient(cfg, redpack.WithRetryPolicy(FastRetryPolicy()))
 		require.NoError(t, err)
 		defer c.CloseIdleConnections()
 		_, err = c.Send(context.Background(), sendReq("CERTPEM01", "oPem", 100))
@@ -232,36 +232,36 @@ func TestClientCertificate(t *testing.T) {
 
 func TestMoneyLimit(t *testing.T) {
 	t.Parallel()
-	s := newTestServer(t, WithRateLimit(0), WithUserDailyLimits(10, 1_000_000))
+	s := newTestServer(t, WithFreqLimit(0), WithUserDailyLimits(10, 1_000_000))
 	hc := merchantClient(t, s)
 	for i, tc := range []struct {
-		op     string
+		op     Endpoint
 		amount string
 		num    string
 		scene  string
 		want   string
 	}{
-		{opSend, "99", "1", "", "MONEY_LIMIT"},
-		{opSend, "100", "1", "", "SUCCESS"},
-		{opSend, "20000", "1", "", "SUCCESS"},
-		{opSend, "20001", "1", "", "MONEY_LIMIT"},
-		{opSend, "1", "1", "PRODUCT_1", "SUCCESS"},
-		{opSend, "0", "1", "PRODUCT_1", "MONEY_LIMIT"},
-		{opSend, "499900", "1", "PRODUCT_4", "SUCCESS"},
-		{opSend, "499901", "1", "PRODUCT_4", "MONEY_LIMIT"},
-		{opSendMini, "99", "1", "", "MONEY_LIMIT"},
-		{opSendMini, "20000", "1", "", "SUCCESS"},
-		{opSendGroup, "299", "3", "", "MONEY_LIMIT"},
-		{opSendGroup, "300", "3", "", "SUCCESS"},
-		{opSendGroup, "60000", "3", "", "SUCCESS"},
-		{opSendGroup, "60001", "3", "", "MONEY_LIMIT"},
+		{EndpointSend, "99", "1", "", "MONEY_LIMIT"},
+		{EndpointSend, "100", "1", "", "SUCCESS"},
+		{EndpointSend, "20000", "1", "", "SUCCESS"},
+		{EndpointSend, "20001", "1", "", "MONEY_LIMIT"},
+		{EndpointSend, "1", "1", "PRODUCT_1", "SUCCESS"},
+		{EndpointSend, "0", "1", "PRODUCT_1", "MONEY_LIMIT"},
+		{EndpointSend, "499900", "1", "PRODUCT_4", "SUCCESS"},
+		{EndpointSend, "499901", "1", "PRODUCT_4", "MONEY_LIMIT"},
+		{EndpointSendMiniProgram, "99", "1", "", "MONEY_LIMIT"},
+		{EndpointSendMiniProgram, "20000", "1", "", "SUCCESS"},
+		{EndpointSendGroup, "299", "3", "", "MONEY_LIMIT"},
+		{EndpointSendGroup, "300", "3", "", "SUCCESS"},
+		{EndpointSendGroup, "60000", "3", "", "SUCCESS"},
+		{EndpointSendGroup, "60001", "3", "", "MONEY_LIMIT"},
 	} {
 		no := "MONEY" + string(rune('A'+i))
 		var f map[string]string
 		switch tc.op {
-		case opSend:
+		case EndpointSend:
 			f = sendFields(s, no)
-		case opSendMini:
+		case EndpointSendMiniProgram:
 			f = miniFields(s, no)
 		default:
 			f = groupFields(s, no)
@@ -271,7 +271,7 @@ func TestMoneyLimit(t *testing.T) {
 		if tc.scene != "" {
 			f["scene_id"] = tc.scene
 		}
-		r := post(t, hc, s, tc.op, signed(f, s.APIKey))
+		r := post(t, hc, s, tc.op, signed(f, s.APIKey()))
 		assert.Equal(t, tc.want, r.code(), "%s %s/%s %s: %s", tc.op, tc.amount, tc.num, tc.scene, r.fields["err_code_des"])
 		p, ok := s.Packet(no)
 		require.True(t, ok, "processed bills are in the ledger")
@@ -282,9 +282,9 @@ func TestMoneyLimit(t *testing.T) {
 		assert.Equal(t, redpack.StatusFailed, p.Status)
 		assert.Equal(t, "MONEY_LIMIT", p.Reason)
 		// The bill number is dead.
-		r = post(t, hc, s, tc.op, signed(f, s.APIKey))
+		r = post(t, hc, s, tc.op, signed(f, s.APIKey()))
 		assert.Equal(t, "SEND_FAILED", r.code())
-		q := post(t, hc, s, opQuery, signed(queryFields(s, no), s.APIKey))
+		q := post(t, hc, s, EndpointQuery, signed(queryFields(s, no), s.APIKey()))
 		assert.Equal(t, "FAILED", q.fields["status"])
 		assert.NotEmpty(t, q.fields["reason"])
 	}
@@ -319,12 +319,12 @@ func TestDailyLimits(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			clk := newFakeClock()
-			s := newTestServer(t, append(tc.opts, WithClock(clk.Now))...)
+			s := newTestServer(t, append(tc.opts, WithServerClock(clk.Now))...)
 			c := newTestClient(t, s)
 			ctx := context.Background()
 			var paid int64
 			for i, st := range tc.steps {
-				no := c.NewBillNo()
+				no := newBillNo(t, c)
 				_, err := c.Send(ctx, sendReq(no, st.openID, st.amount))
 				if st.want == nil {
 					require.NoError(t, err, "step %d", i)
@@ -332,7 +332,7 @@ func TestDailyLimits(t *testing.T) {
 					continue
 				}
 				require.ErrorIs(t, err, *st.want, "step %d", i)
-				assert.Equal(t, redpack.OutcomeFinal, redpack.Outcome(err))
+				assert.Equal(t, "FINAL", outcomeOf(err))
 				// Finally failed: SEND_FAILED afterwards, FAILED on query.
 				_, err = c.Send(ctx, sendReq(no, st.openID, st.amount))
 				assert.ErrorIs(t, err, redpack.ErrSendFailed)
@@ -345,7 +345,7 @@ func TestDailyLimits(t *testing.T) {
 				// A new CST day resets the daily windows.
 				clk.Advance(24 * time.Hour)
 				last := tc.steps[len(tc.steps)-1]
-				_, err := c.Send(ctx, sendReq(c.NewBillNo(), last.openID, last.amount))
+				_, err := c.Send(ctx, sendReq(newBillNo(t, c), last.openID, last.amount))
 				require.NoError(t, err)
 			}
 		})
@@ -355,33 +355,33 @@ func TestDailyLimits(t *testing.T) {
 func TestRateLimit(t *testing.T) {
 	t.Parallel()
 	clk := newFakeClock()
-	s := newTestServer(t, WithRateLimit(3), WithClock(clk.Now))
+	s := newTestServer(t, WithFreqLimit(3), WithServerClock(clk.Now))
 	hc := merchantClient(t, s)
 	var codes []string
 	for i := range 5 {
 		no := "RATE" + string(rune('A'+i))
 		f := sendFields(s, no)
 		f["re_openid"] = "oRate" + string(rune('A'+i))
-		codes = append(codes, post(t, hc, s, opSend, signed(f, s.APIKey)).code())
+		codes = append(codes, post(t, hc, s, EndpointSend, signed(f, s.APIKey())).code())
 	}
 	assert.Equal(t, []string{"SUCCESS", "SUCCESS", "SUCCESS", "FREQ_LIMIT", "FREQ_LIMIT"}, codes)
 	_, ok := s.Packet("RATED")
 	assert.False(t, ok, "a FREQ_LIMIT answer processes nothing")
 	// Queries have their own window.
-	assert.Equal(t, "SUCCESS", post(t, hc, s, opQuery, signed(queryFields(s, "RATEA"), s.APIKey)).code())
+	assert.Equal(t, "SUCCESS", post(t, hc, s, EndpointQuery, signed(queryFields(s, "RATEA"), s.APIKey())).code())
 	clk.Advance(1001 * time.Millisecond)
 	f := sendFields(s, "RATED")
 	f["re_openid"] = "oRateD"
-	assert.Equal(t, "SUCCESS", post(t, hc, s, opSend, signed(f, s.APIKey)).code(), "the window slides")
+	assert.Equal(t, "SUCCESS", post(t, hc, s, EndpointSend, signed(f, s.APIKey())).code(), "the window slides")
 
 	// Through the client: FREQ_LIMIT is unknown and retried.
 	c := newTestClient(t, s, oneAttempt)
 	for range 2 {
-		_, _ = c.Send(context.Background(), sendReq(c.NewBillNo(), "oX", 100))
+		_, _ = c.Send(context.Background(), sendReq(newBillNo(t, c), "oX", 100))
 	}
-	_, err := c.Send(context.Background(), sendReq(c.NewBillNo(), "oY", 100))
+	_, err := c.Send(context.Background(), sendReq(newBillNo(t, c), "oY", 100))
 	require.ErrorIs(t, err, redpack.ErrFreqLimit)
-	assert.Equal(t, redpack.OutcomeUnknown, redpack.Outcome(err))
+	assert.Equal(t, "UNKNOWN", outcomeOf(err))
 }
 
 func TestReentrancy(t *testing.T) {
@@ -389,7 +389,7 @@ func TestReentrancy(t *testing.T) {
 	s := newTestServer(t)
 	c := newTestClient(t, s)
 	ctx := context.Background()
-	no := c.NewBillNo()
+	no := newBillNo(t, c)
 	first, err := c.Send(ctx, sendReq(no, "oReent", 1234))
 	require.NoError(t, err)
 	again, err := c.Send(ctx, sendReq(no, "oReent", 1234))
@@ -406,15 +406,15 @@ func TestReentrancy(t *testing.T) {
 		{"other amount", sendReq(no, "oReent", 1235)},
 	} {
 		_, err := c.Send(ctx, tc.req)
-		require.ErrorIs(t, err, redpack.ErrFatalError, tc.name)
-		assert.Equal(t, redpack.OutcomePending, redpack.Outcome(err), tc.name)
+		require.ErrorIs(t, err, redpack.ErrConflict, tc.name)
+		assert.Equal(t, "CONFLICT", outcomeOf(err), tc.name)
 	}
 	// Another endpoint under the same bill number is another parameter set.
-	mc := s.NewMiniProgramClient(tinyRetry)
+	mc := s.NewMiniProgramClient(redpack.WithRetryPolicy(FastRetryPolicy()))
 	defer mc.CloseIdleConnections()
-	_, err = mc.SendMiniProgram(ctx, redpack.MiniProgramSendRequest{BillNo: no, OpenID: "oReent", Amount: 1234,
-		SendName: "a", Wishing: "b", ActName: "c", Remark: "d"})
-	require.ErrorIs(t, err, redpack.ErrFatalError)
+	_, err = mc.SendMiniProgram(ctx, redpack.SendMiniProgramRequest{Packet: redpack.Packet{BillNo: no, OpenID: "oReent", Amount: 1234,
+		SendName: "a", Wishing: "b", ActName: "c", Remark: "d"}})
+	require.ErrorIs(t, err, redpack.ErrConflict)
 	// Other fields differing is not FATAL_ERROR (current table): original answer.
 	r := sendReq(no, "oReent", 1234)
 	r.Wishing = "另一个祝福"
@@ -431,28 +431,28 @@ func TestNoSecretsInAnswers(t *testing.T) {
 	hc := merchantClient(t, s)
 	var bodies [][]byte
 	for _, f := range []map[string]string{sendFields(s, "SECRET01"), groupFields(s, "SECRET02"), miniFields(s, "SECRET03"), queryFields(s, "SECRET01")} {
-		body := signed(f, s.APIKey)
-		op := opSend
+		body := signed(f, s.APIKey())
+		op := EndpointSend
 		switch {
 		case f["amt_type"] != "":
-			op = opSendGroup
+			op = EndpointSendGroup
 		case f["notify_way"] != "":
-			op = opSendMini
+			op = EndpointSendMiniProgram
 		case f["bill_type"] != "":
-			op = opQuery
+			op = EndpointQuery
 		}
-		if op != opQuery {
-			f["re_openid"] = "oSecret" + op
-			body = signed(f, s.APIKey)
+		if op != EndpointQuery {
+			f["re_openid"] = "oSecret" + string(op)
+			body = signed(f, s.APIKey())
 		}
 		r := post(t, hc, s, op, body)
 		require.Equal(t, "SUCCESS", r.code(), "%s", r.body)
 		bodies = append(bodies, r.body)
 		bad := post(t, hc, s, op, bytes.Replace(body, []byte("<nonce_str>"), []byte("<x>1</x><nonce_str>"), 1))
 		bodies = append(bodies, bad.body)
-		sign := redpack.Sign(f, s.APIKey)
+		sign := signFields(f, s.APIKey())
 		for _, b := range bodies {
-			assert.NotContains(t, string(b), s.APIKey)
+			assert.NotContains(t, string(b), s.APIKey())
 			assert.NotContains(t, string(b), sign)
 		}
 	}

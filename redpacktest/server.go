@@ -3,6 +3,7 @@ package redpacktest
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -11,363 +12,270 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
+	"testing"
 	"time"
 
-	"github.com/redpack-go/redpack"
 	"github.com/redpack-go/redpack/internal/testcert"
 )
 
-// Default merchant identity of a Server.
-const (
-	DefaultMchID         = "1900000109"
-	DefaultAppID         = "wx8888888888888888"
-	DefaultMiniAppID     = "wxminiprogram00001"
-	DefaultAPIKey        = "RedpackTestApiKey0123456789abcde"
-	DefaultBalance       = 100_000_000 // fen: 1,000,000 yuan
-	DefaultRateLimit     = 30          // requests a second per endpoint
-	DefaultUserDailyNum  = 10
-	DefaultUserDailyFen  = 100_000     // 1,000 yuan
-	DefaultMerchantDaily = 100_000_000 // 1,000,000 yuan
-	DefaultProcessing    = 2 * time.Second
-	DefaultSlowDelay     = 3 * time.Second
-
-	// RefundAfter is how long a SENT packet may stay unclaimed before it
-	// turns RFUND_ING (SPEC §2.1: 24 h).
-	RefundAfter = 24 * time.Hour
-	// RefundDuration is how long a packet stays RFUND_ING before it is
-	// REFUND and its amount is back in the balance. The real duration is
-	// undocumented; the fake picks one hour.
-	RefundDuration = time.Hour
-)
-
-// Option configures a Server.
-type Option func(*config)
-
-type config struct {
-	mchID, appID, apiKey, miniAppID string
-	balance                         int64
-	rate                            int
-	userNum                         int
-	userFen                         int64
-	merchantDaily                   int64
-	now                             func() time.Time
-	groupRetired                    bool
-	seed                            int64
-	addr                            string
-	processingDelay                 time.Duration
-	slowDelay                       time.Duration
-}
-
-// WithMerchant sets the merchant ID, its Official Account appid and its API
-// v2 key. The merchant certificate is issued with subject CN mchID.
-func WithMerchant(mchID, appID, apiKey string) Option {
-	return func(c *config) { c.mchID, c.appID, c.apiKey = mchID, appID, apiKey }
-}
-
-// WithMiniProgramAppID sets the mini-program appid bound to the merchant,
-// accepted by sendminiprogramhb and gethbinfo (default DefaultMiniAppID).
-func WithMiniProgramAppID(appID string) Option {
-	return func(c *config) { c.miniAppID = appID }
-}
-
-// WithBalance sets the merchant's available balance in fen (default
-// DefaultBalance).
-func WithBalance(fen int64) Option { return func(c *config) { c.balance = fen } }
-
-// WithRateLimit sets how many requests a second each endpoint accepts
-// before answering FREQ_LIMIT (sliding one-second window on the server
-// clock). 0 turns the limit off. The default is DefaultRateLimit.
-func WithRateLimit(perSecond int) Option { return func(c *config) { c.rate = perSecond } }
-
-// WithUserDailyLimits sets how many packets (SENDNUM_LIMIT) and how many fen
-// (RCVDAMOUNT_LIMIT) one openid may receive from the merchant per China
-// Standard Time calendar day. Defaults: 10 packets, 100000 fen.
-func WithUserDailyLimits(count int, amountFen int64) Option {
-	return func(c *config) { c.userNum, c.userFen = count, amountFen }
-}
-
-// WithMerchantDailyLimit sets how many fen the merchant may pay out per
-// China Standard Time calendar day (SENDAMOUNT_LIMIT; default
-// DefaultMerchantDaily).
-func WithMerchantDailyLimit(fen int64) Option { return func(c *config) { c.merchantDaily = fen } }
-
-// WithClock replaces time.Now as the server clock: daily windows, the rate
-// window, send and receive times, the processing delay and the 24-hour
-// refund of unclaimed packets all follow it.
-func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
-
-// WithGroupRetired makes sendgroupredpack answer as the product retired on
-// 2024-06-05 does: API_METHOD_CLOSED.
-func WithGroupRetired(retired bool) Option { return func(c *config) { c.groupRetired = retired } }
-
-// WithSeed seeds the random source of InjectRandom and of group shares.
-func WithSeed(seed int64) Option { return func(c *config) { c.seed = seed } }
-
-// WithAddr sets the listen address (default "127.0.0.1:0"). Only loopback
-// hosts are accepted: the server certificate covers 127.0.0.1, ::1 and
-// localhost only, and a fake payment server has no business elsewhere.
-func WithAddr(addr string) Option { return func(c *config) { c.addr = addr } }
-
-// WithProcessingDelay sets how long after acceptance a packet answered
-// PROCESSING settles (server clock; default DefaultProcessing).
-func WithProcessingDelay(d time.Duration) Option { return func(c *config) { c.processingDelay = d } }
-
-// WithSlowDelay sets how long FaultSlow delays the answer (real time;
-// default DefaultSlowDelay).
-func WithSlowDelay(d time.Duration) Option { return func(c *config) { c.slowDelay = d } }
-
 // Server is a fake WeChat Pay red packet server listening on loopback with
-// mutual TLS. Its exported fields are the merchant it serves; everything else
-// is inspected through methods. A Server is safe for concurrent use.
+// mutual TLS. Its identity (URL, MchID, AppID, MiniAppID, APIKey) and its
+// ledger are read through methods. A Server is safe for concurrent use.
+//
+// A Server holds its API key and key material behind a function, so that
+// printing a Server or a copy of one (fmt's %+v of *srv, a testify diff)
+// shows no secret; *Server prints a redacted summary with every verb.
 type Server struct {
-	// URL is the base URL, "https://127.0.0.1:port", without trailing slash.
-	URL string
-	// MchID, AppID and APIKey are the merchant's identity and API v2 key.
-	MchID, AppID, APIKey string
-	// MiniAppID is the mini-program appid bound to the merchant.
-	MiniAppID string
+	url  string
+	cfg  config // cfg.apiKey is cleared; the key lives in secret
+	keys func() *secrets
+	srv  *http.Server
+	life *lifecycle
+	st   *state
+}
 
-	cfg      config
+// secrets are the Server's key material.
+type secrets struct {
+	apiKey   string
 	ca       *testcert.CA
 	merchant *testcert.Leaf
 	p12      []byte
+}
 
-	srv       *http.Server
-	serveDone chan struct{}
-	done      chan struct{} // closed when Close starts
-	closeOnce sync.Once
+// lifecycle tracks the running handlers so that Close can wait for them.
+type lifecycle struct {
+	serveDone  chan struct{}
+	done       chan struct{} // closed when Close starts
+	closeOnce  sync.Once
+	mu         sync.Mutex // guards closing and inflight
+	idle       *sync.Cond
+	closing    bool
+	inflight   int
+	handshakes atomic.Int64
+}
 
-	lc       sync.Mutex // guards closing and inflight
-	lcIdle   *sync.Cond
-	closing  bool
-	inflight int
-
-	mu sync.Mutex // guards everything below
+// state is everything a request may change; mu guards it.
+type state struct {
+	mu       sync.Mutex
+	inj      injections
+	requests []*Request
 	ledger
 }
 
-// NewServer starts a fake server. Like httptest.NewServer it panics when it
-// cannot start (certificate generation, listening, a non-loopback WithAddr).
-func NewServer(opts ...Option) *Server {
-	cfg := config{
-		mchID:           DefaultMchID,
-		appID:           DefaultAppID,
-		apiKey:          DefaultAPIKey,
-		miniAppID:       DefaultMiniAppID,
-		balance:         DefaultBalance,
-		rate:            DefaultRateLimit,
-		userNum:         DefaultUserDailyNum,
-		userFen:         DefaultUserDailyFen,
-		merchantDaily:   DefaultMerchantDaily,
-		now:             time.Now,
-		seed:            1,
-		addr:            "127.0.0.1:0",
-		processingDelay: DefaultProcessing,
-		slowDelay:       DefaultSlowDelay,
-	}
+// New starts a fake server. It returns an error for an option given a
+// value it cannot use (a negative balance, a non-loopback address, ...)
+// and when the server cannot start (certificates, listening).
+func New(opts ...Option) (*Server, error) {
+	cfg := defaultConfig()
 	for _, o := range opts {
-		o(&cfg)
+		if o == nil {
+			return nil, errors.New("redpacktest: nil Option")
+		}
+		if err := o(&cfg); err != nil {
+			return nil, fmt.Errorf("redpacktest: %w", err)
+		}
 	}
-	if cfg.now == nil {
-		panic("redpacktest: WithClock: nil clock")
-	}
-	host, _, err := net.SplitHostPort(cfg.addr)
-	if err != nil {
-		panic("redpacktest: WithAddr: " + err.Error())
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		panic("redpacktest: WithAddr: only loopback addresses are allowed, got " + cfg.addr)
-	}
-
 	ca, err := testcert.NewCA("redpacktest CA")
 	if err != nil {
-		panic("redpacktest: CA: " + err.Error())
+		return nil, fmt.Errorf("redpacktest: CA: %w", err)
 	}
 	serverLeaf, err := ca.Server()
 	if err != nil {
-		panic("redpacktest: server certificate: " + err.Error())
+		return nil, fmt.Errorf("redpacktest: server certificate: %w", err)
 	}
 	merchant, err := ca.Merchant(cfg.mchID, testcert.MerchantOptions{})
 	if err != nil {
-		panic("redpacktest: merchant certificate: " + err.Error())
+		return nil, fmt.Errorf("redpacktest: merchant certificate: %w", err)
 	}
 	p12, err := merchant.PKCS12(testcert.P12Legacy3DES, cfg.mchID, true)
 	if err != nil {
-		panic("redpacktest: PKCS#12: " + err.Error())
+		return nil, fmt.Errorf("redpacktest: PKCS#12: %w", err)
 	}
-
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
-		panic("redpacktest: listen: " + err.Error())
+		return nil, fmt.Errorf("redpacktest: listen: %w", err)
 	}
+
+	sec := &secrets{apiKey: cfg.apiKey, ca: ca, merchant: merchant, p12: p12}
+	cfg.apiKey = ""
 	s := &Server{
-		URL:       "https://" + ln.Addr().String(),
-		MchID:     cfg.mchID,
-		AppID:     cfg.appID,
-		APIKey:    cfg.apiKey,
-		MiniAppID: cfg.miniAppID,
-		cfg:       cfg,
-		ca:        ca,
-		merchant:  merchant,
-		p12:       p12,
-		serveDone: make(chan struct{}),
-		done:      make(chan struct{}),
+		url:  "https://" + ln.Addr().String(),
+		cfg:  cfg,
+		keys: func() *secrets { return sec },
+		life: &lifecycle{serveDone: make(chan struct{}), done: make(chan struct{})},
+		st:   &state{},
 	}
-	s.lcIdle = sync.NewCond(&s.lc)
-	s.ledger.init(&s.cfg)
-	s.ledger.rng = rand.New(rand.NewPCG(uint64(cfg.seed), 0x7265647061636b))
+	s.life.idle = sync.NewCond(&s.life.mu)
+	s.st.ledger.init(&s.cfg)
+	s.st.rng = rand.New(rand.NewPCG(uint64(cfg.seed), 0x7265647061636b))
 
 	tlsCfg := &tls.Config{
 		Certificates: []tls.Certificate{serverLeaf.TLS()},
 		ClientAuth:   tls.RequireAndVerifyClientCert,
 		ClientCAs:    ca.Pool(),
 		MinVersion:   tls.VersionTLS12,
-		NextProtos:   []string{"http/1.1"},
+	}
+	if cfg.tlsHook != nil {
+		cfg.tlsHook(tlsCfg)
+	}
+	// HTTP/1.1 only, so that every connection can be hijacked for resets.
+	tlsCfg.NextProtos = []string{"http/1.1"}
+	inner := tlsCfg.GetConfigForClient
+	tlsCfg.GetConfigForClient = func(h *tls.ClientHelloInfo) (*tls.Config, error) {
+		s.life.handshakes.Add(1)
+		if inner != nil {
+			return inner(h)
+		}
+		return nil, nil
 	}
 	s.srv = &http.Server{
-		Handler:           s,
+		Handler:           http.HandlerFunc(s.serveHTTP),
 		ReadHeaderTimeout: 10 * time.Second,
-		// HTTP/1.1 only, so that every connection can be hijacked for the
-		// connection faults.
-		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){},
 		// Handshake failures (a client without certificate) are expected.
 		ErrorLog: log.New(io.Discard, "", 0),
 	}
 	go func() {
-		defer close(s.serveDone)
+		defer close(s.life.serveDone)
 		_ = s.srv.Serve(tls.NewListener(ln, tlsCfg))
 	}()
+	return s, nil
+}
+
+// NewServer is New for callers that cannot handle an error: like
+// httptest.NewServer it panics when the server cannot start, here also
+// when an option is invalid. Tests should prefer NewTestServer.
+func NewServer(opts ...Option) *Server {
+	s, err := New(opts...)
+	if err != nil {
+		panic(err.Error())
+	}
+	return s
+}
+
+// NewTestServer starts a Server for the test tb and closes it when the test
+// ends; an invalid option or a server that cannot start fails the test.
+func NewTestServer(tb testing.TB, opts ...Option) *Server {
+	tb.Helper()
+	s, err := New(opts...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Close)
 	return s
 }
 
 // Close shuts the server down: it stops listening, closes every connection,
-// wakes delayed (FaultSlow) handlers and waits for every handler to return.
-// No goroutine of the Server survives it. Close is idempotent.
+// wakes delayed handlers and waits for every handler to return. No
+// goroutine of the Server survives it. Close is idempotent.
 func (s *Server) Close() {
-	s.closeOnce.Do(func() {
-		s.lc.Lock()
-		s.closing = true
-		close(s.done)
-		s.lc.Unlock()
+	l := s.life
+	l.closeOnce.Do(func() {
+		l.mu.Lock()
+		l.closing = true
+		close(l.done)
+		l.mu.Unlock()
 		_ = s.srv.Close()
-		<-s.serveDone
-		s.lc.Lock()
-		for s.inflight > 0 {
-			s.lcIdle.Wait()
+		<-l.serveDone
+		l.mu.Lock()
+		for l.inflight > 0 {
+			l.idle.Wait()
 		}
-		s.lc.Unlock()
+		l.mu.Unlock()
 	})
 }
 
 // enter registers a running handler; false once Close has begun.
-func (s *Server) enter() bool {
-	s.lc.Lock()
-	defer s.lc.Unlock()
-	if s.closing {
+func (l *lifecycle) enter() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closing {
 		return false
 	}
-	s.inflight++
+	l.inflight++
 	return true
 }
 
-func (s *Server) leave() {
-	s.lc.Lock()
-	s.inflight--
-	if s.inflight == 0 {
-		s.lcIdle.Broadcast()
+func (l *lifecycle) leave() {
+	l.mu.Lock()
+	l.inflight--
+	if l.inflight == 0 {
+		l.idle.Broadcast()
 	}
-	s.lc.Unlock()
+	l.mu.Unlock()
 }
+
+// URL returns the base URL, "https://127.0.0.1:port", without trailing
+// slash.
+func (s *Server) URL() string { return s.url }
+
+// MchID returns the merchant ID.
+func (s *Server) MchID() string { return s.cfg.mchID }
+
+// AppID returns the Official Account appid bound to the merchant.
+func (s *Server) AppID() string { return s.cfg.appID }
+
+// MiniAppID returns the mini-program appid bound to the merchant.
+func (s *Server) MiniAppID() string { return s.cfg.miniAppID }
+
+// APIKey returns the merchant's API v2 key. It is a secret when the fake
+// was given a real one: never log it.
+func (s *Server) APIKey() string { return s.keys().apiKey }
+
+// Handshakes returns how many TLS handshakes clients started with the
+// server (ClientHello messages seen), to test connection reuse.
+func (s *Server) Handshakes() int64 { return s.life.handshakes.Load() }
 
 // String describes the server without its API key or key material, so that
 // a test that logs a *Server (t.Logf("%v", srv)) cannot leak a real key
 // loaded into the fake.
 func (s *Server) String() string {
-	return "redpacktest.Server{URL:" + strconv.Quote(s.URL) + " MchID:" + strconv.Quote(s.MchID) +
-		" AppID:" + strconv.Quote(s.AppID) + " MiniAppID:" + strconv.Quote(s.MiniAppID) + " APIKey:[redacted]}"
+	return "redpacktest.Server{URL:" + strconv.Quote(s.url) + " MchID:" + strconv.Quote(s.cfg.mchID) +
+		" AppID:" + strconv.Quote(s.cfg.appID) + " MiniAppID:" + strconv.Quote(s.cfg.miniAppID) + " APIKey:[redacted]}"
 }
-
-// GoString is String.
-func (s *Server) GoString() string { return s.String() }
 
 // Format prints String for every verb.
-func (s *Server) Format(f fmt.State, _ rune) { io.WriteString(f, s.String()) }
-
-// Config returns a redpack.Config for the merchant: the PKCS#12 bundle
-// (password left empty, so the client uses the mch_id), BaseURL = URL and
-// RootCAs holding only the fake CA.
-func (s *Server) Config() redpack.Config {
-	return redpack.Config{
-		MchID:   s.MchID,
-		AppID:   s.AppID,
-		APIKey:  s.APIKey,
-		PKCS12:  append([]byte(nil), s.p12...),
-		BaseURL: s.URL,
-		RootCAs: s.RootCAs(),
-	}
-}
-
-// MiniProgramConfig is Config with AppID set to the mini-program appid, for
-// a Client that calls SendMiniProgram.
-func (s *Server) MiniProgramConfig() redpack.Config {
-	c := s.Config()
-	c.AppID = s.MiniAppID
-	return c
-}
-
-// NewClient returns a redpack.Client built from Config and opts. It panics
-// when redpack.NewClient fails (a bad option).
-func (s *Server) NewClient(opts ...redpack.Option) *redpack.Client {
-	return mustClient(s.Config(), opts)
-}
-
-// NewMiniProgramClient returns a redpack.Client bound to the mini-program
-// appid (MiniProgramConfig). It panics when redpack.NewClient fails.
-func (s *Server) NewMiniProgramClient(opts ...redpack.Option) *redpack.Client {
-	return mustClient(s.MiniProgramConfig(), opts)
-}
-
-func mustClient(cfg redpack.Config, opts []redpack.Option) *redpack.Client {
-	c, err := redpack.NewClient(cfg, opts...)
-	if err != nil {
-		panic("redpacktest: NewClient: " + err.Error())
-	}
-	return c
-}
+func (s *Server) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, s.String()) }
 
 // RootCAs returns a new pool holding only the fake CA, which issued the
 // server and merchant certificates.
-func (s *Server) RootCAs() *x509.CertPool { return s.ca.Pool() }
+func (s *Server) RootCAs() *x509.CertPool { return s.keys().ca.Pool() }
 
 // CACertPEM returns the fake CA certificate in PEM.
-func (s *Server) CACertPEM() []byte { return clone(s.ca.PEM) }
+func (s *Server) CACertPEM() []byte { return clone(s.keys().ca.PEM) }
 
 // MerchantCertPEM returns the merchant certificate (apiclient_cert.pem).
-func (s *Server) MerchantCertPEM() []byte { return clone(s.merchant.CertPEM) }
+func (s *Server) MerchantCertPEM() []byte { return clone(s.keys().merchant.CertPEM) }
 
 // MerchantKeyPEM returns the merchant private key, PKCS#8 PEM
 // (apiclient_key.pem).
-func (s *Server) MerchantKeyPEM() []byte { return clone(s.merchant.KeyPEM) }
+func (s *Server) MerchantKeyPEM() []byte { return clone(s.keys().merchant.KeyPEM) }
 
 // MerchantPKCS12 returns the merchant bundle (apiclient_cert.p12): legacy
 // 3DES encryption, with the CA chain, password MchID.
-func (s *Server) MerchantPKCS12() []byte { return clone(s.p12) }
+func (s *Server) MerchantPKCS12() []byte { return clone(s.keys().p12) }
 
 // MerchantTLSCertificate returns the merchant certificate and key for a
 // hand-made TLS client (raw requests in tests).
-func (s *Server) MerchantTLSCertificate() tls.Certificate { return s.merchant.TLS() }
+func (s *Server) MerchantTLSCertificate() tls.Certificate { return s.keys().merchant.TLS() }
 
 // IssueClientCert issues another client certificate from the fake CA with
 // subject CN cn: the TLS handshake accepts it, and a request whose mch_id is
 // not cn is answered CA_ERROR.
 func (s *Server) IssueClientCert(cn string) (certPEM, keyPEM []byte, err error) {
-	l, err := s.ca.Merchant(cn, testcert.MerchantOptions{})
+	l, err := s.keys().ca.Merchant(cn, testcert.MerchantOptions{})
 	if err != nil {
 		return nil, nil, err
 	}
 	return l.CertPEM, l.KeyPEM, nil
 }
 
-func clone(b []byte) []byte { return append([]byte(nil), b...) }
+func clone(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append([]byte(nil), b...)
+}
 
 func (s *Server) now() time.Time { return s.cfg.now() }

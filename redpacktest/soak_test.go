@@ -56,37 +56,41 @@ func TestSoak(t *testing.T) {
 	for i := range jobs {
 		amount := int64(100 + rng.IntN(19901))
 		want += amount
-		jobs[i] = &soakJob{req: redpack.SendRequest{
-			OpenID: fmt.Sprintf("oSoakUser%05d", i%users), Amount: amount,
+		jobs[i] = &soakJob{req: redpack.SendRequest{Packet: redpack.Packet{
+			BillNo: fmt.Sprintf("SOAK%08d", i), OpenID: fmt.Sprintf("oSoakUser%05d", i%users), Amount: amount,
 			SendName: "压测商户", Wishing: "恭喜发财", ActName: "压测", Remark: fmt.Sprintf("job %d", i),
-		}}
+		}}}
 	}
 	// About 8% of the money is missing, so the last sends meet NOTENOUGH.
 	initial := want * 92 / 100
 	s := newTestServer(t,
-		WithRateLimit(0),
+		WithFreqLimit(0),
 		WithSeed(20240605),
 		WithBalance(initial),
 		WithMerchantDailyLimit(1<<62),
-		WithSlowDelay(250*time.Millisecond),
 		WithProcessingDelay(50*time.Millisecond),
 	)
-	probs := map[Fault]float64{
-		FaultSystemError:           0.04,
-		FaultProcessing:            0.04,
-		FaultBadGateway:            0.04,
-		FaultSlow:                  0.02,
-		FaultResetBeforeProcessing: 0.04,
-		FaultPayThenDrop:           0.04,
-		FaultFreqLimit:             0.04,
+	// The seven fault kinds, on every endpoint.
+	faultKinds := []struct {
+		a Answer
+		p float64
+	}{
+		{ResultFail("SYSTEMERROR"), 0.04},
+		{Processing(), 0.04},
+		{HTTPStatus(502), 0.04},
+		{Process().After(250 * time.Millisecond), 0.02},
+		{Drop(), 0.04},
+		{PayThenDrop(), 0.04},
+		{ResultFail("FREQ_LIMIT"), 0.04},
 	}
 	var total float64
-	for _, f := range Faults {
-		s.InjectRandom(f, probs[f])
-		total += probs[f]
+	for _, f := range faultKinds {
+		if err := s.InjectRandom(AnyEndpoint, f.a, f.p); err != nil {
+			t.Fatal(err)
+		}
+		total += f.p
 	}
 	c := s.NewClient(
-		redpack.WithRetryPolicy(redpack.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}),
 		// Just below the slow delay: a slow answer is a timeout.
 		redpack.WithTimeout(200*time.Millisecond),
 		redpack.WithMaxConns(senders*2),
@@ -99,7 +103,6 @@ func TestSoak(t *testing.T) {
 	for range senders {
 		wg.Go(func() {
 			for j := range work {
-				j.req.BillNo = c.NewBillNo()
 				soakSend(ctx, t, s, c, j)
 			}
 		})
@@ -177,14 +180,14 @@ func TestSoak(t *testing.T) {
 	// Every request under one bill number carried one parameter set.
 	reqs := s.Requests()
 	params := map[string]string{}
-	faults := map[Fault]int{}
-	ops := map[string]int{}
+	faults := map[string]int{}
+	ops := map[Endpoint]int{}
 	for _, r := range reqs {
-		ops[r.Op]++
-		if r.Fault != 0 {
-			faults[r.Fault]++
+		ops[r.Endpoint]++
+		if r.Injected != "" {
+			faults[r.Injected]++
 		}
-		if r.Op != opSend || r.Fields == nil {
+		if r.Endpoint != EndpointSend || r.Fields == nil {
 			continue
 		}
 		f := maps.Clone(r.Fields)
@@ -197,14 +200,15 @@ func TestSoak(t *testing.T) {
 		}
 		params[no] = set
 	}
-	faultKinds := make([]string, 0, len(faults))
+	kinds := make([]string, 0, len(faults))
 	var faultTotal int
-	for _, f := range Faults {
-		if faults[f] == 0 {
-			t.Errorf("no %v injected", f)
+	for _, f := range faultKinds {
+		name := f.a.String()
+		if faults[name] == 0 {
+			t.Errorf("no %v injected", name)
 		}
-		faultTotal += faults[f]
-		faultKinds = append(faultKinds, fmt.Sprintf("%s=%d", strings.TrimPrefix(f.String(), "Fault"), faults[f]))
+		faultTotal += faults[name]
+		kinds = append(kinds, fmt.Sprintf("%s=%d", name, faults[name]))
 	}
 	reasons := slices.Collect(maps.Keys(failReasons))
 	sort.Strings(reasons)
@@ -213,9 +217,9 @@ func TestSoak(t *testing.T) {
 		rs = append(rs, fmt.Sprintf("%s=%d", r, failReasons[r]))
 	}
 	t.Logf("soak: %d sends by %d senders in %v; %d requests (sendredpack %d, gethbinfo %d)",
-		n, senders, elapsed.Round(time.Millisecond), len(reqs), ops[opSend], ops[opQuery])
+		n, senders, elapsed.Round(time.Millisecond), len(reqs), ops[EndpointSend], ops[EndpointQuery])
 	t.Logf("soak: faults %d (%.1f%% of requests, %.0f%% configured): %s",
-		faultTotal, 100*float64(faultTotal)/float64(len(reqs)), 100*total, strings.Join(faultKinds, " "))
+		faultTotal, 100*float64(faultTotal)/float64(len(reqs)), 100*total, strings.Join(kinds, " "))
 	t.Logf("soak: %d unknown outcomes resolved (%d Resolve calls, %d identical re-sends)", unknownN, resolves, resends)
 	t.Logf("soak: %d paid, total %d fen (ledger %d, balance %d of %d); %d failed finally: %s",
 		paidN, confirmed, s.TotalPaid(), s.Balance(), initial, failedN, strings.Join(rs, " "))
@@ -230,27 +234,27 @@ func soakSend(ctx context.Context, t *testing.T, s *Server, c *redpack.Client, j
 	}
 	j.unknown = true
 	for round := 0; round < 100; round++ {
-		if redpack.Outcome(err) == redpack.OutcomePending {
+		if outcomeOf(err) == "PENDING" {
 			s.Settle()
 		}
 		rctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-		rec, qerr := c.Resolve(rctx, j.req.BillNo)
+		out, rec, qerr := resolveOutcome(rctx, c, j.req)
 		cancel()
 		j.resolves++
-		if qerr == nil {
-			switch rec.Status.Outcome() {
-			case redpack.OutcomeOK:
+		if rec != nil {
+			switch out {
+			case "OK":
 				if rec.TotalAmount != j.req.Amount {
 					t.Errorf("bill %s: query says %d fen, sent %d", j.req.BillNo, rec.TotalAmount, j.req.Amount)
 				}
 				j.paid, j.note = true, "query "+string(rec.Status)
 				return
-			case redpack.OutcomeFinal:
+			case "FINAL":
 				j.failed, j.note = true, "query "+string(rec.Status)
 				return
 			}
 		}
-		if qerr != nil && redpack.Outcome(qerr) == redpack.OutcomeRejected {
+		if out == "REJECTED" {
 			t.Errorf("bill %s: query rejected: %v", j.req.BillNo, qerr)
 			j.note = qerr.Error()
 			return
@@ -268,14 +272,14 @@ func soakSend(ctx context.Context, t *testing.T, s *Server, c *redpack.Client, j
 
 // settled records a definite outcome of a send; false when it is unknown.
 func settled(t *testing.T, j *soakJob, err error, what string) bool {
-	switch redpack.Outcome(err) {
-	case redpack.OutcomeOK:
+	switch outcomeOf(err) {
+	case "OK":
 		j.paid, j.note = true, what+" OK"
 		return true
-	case redpack.OutcomeFinal:
+	case "FINAL":
 		j.failed, j.note = true, what+" "+err.Error()
 		return true
-	case redpack.OutcomeRejected:
+	case "REJECTED":
 		t.Errorf("bill %s: %s rejected: %v", j.req.BillNo, what, err)
 		j.note = err.Error()
 		return true

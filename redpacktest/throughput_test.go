@@ -16,7 +16,7 @@ import (
 // CPUs): the end-to-end figure of client plus fake over loopback mutual TLS.
 // It reports sends/s besides ns/op.
 func BenchmarkFakeThroughput(b *testing.B) {
-	s := NewServer(WithRateLimit(0), WithBalance(1<<60), WithMerchantDailyLimit(1<<60),
+	s := NewServer(WithFreqLimit(0), WithBalance(1<<60), WithMerchantDailyLimit(1<<60),
 		WithUserDailyLimits(1<<30, 1<<60))
 	defer s.Close()
 	c := s.NewClient()
@@ -27,9 +27,9 @@ func BenchmarkFakeThroughput(b *testing.B) {
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			_, err := c.Send(context.Background(), redpack.SendRequest{
-				OpenID: "oBench" + strconv.FormatInt(n.Add(1)%1000, 10), Amount: 100,
-				SendName: "压测", Wishing: "恭喜发财", ActName: "吞吐", Remark: "bench"})
+			_, err := c.Send(context.Background(), redpack.SendRequest{Packet: redpack.Packet{
+				BillNo: "B" + strconv.FormatInt(n.Add(1), 10), OpenID: "oBench" + strconv.FormatInt(n.Load()%1000, 10), Amount: 100,
+				SendName: "压测", Wishing: "恭喜发财", ActName: "吞吐", Remark: "bench"}})
 			if err != nil {
 				b.Error(err)
 				return
@@ -50,8 +50,8 @@ func TestClientRateLimitAvoidsFreqLimit(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Go(func() {
-				c.Send(context.Background(), redpack.SendRequest{OpenID: "oRate" + strconv.Itoa(i), Amount: 100,
-					SendName: "限速", Wishing: "w", ActName: "a", Remark: "r"})
+				c.Send(context.Background(), redpack.SendRequest{Packet: redpack.Packet{BillNo: "RATE" + strconv.Itoa(i), OpenID: "oRate" + strconv.Itoa(i), Amount: 100,
+					SendName: "限速", Wishing: "w", ActName: "a", Remark: "r"}})
 			})
 		}
 		wg.Wait()
@@ -64,7 +64,7 @@ func TestClientRateLimitAvoidsFreqLimit(t *testing.T) {
 	}
 	t.Run("without the option", func(t *testing.T) {
 		t.Parallel()
-		s := newTestServer(t, WithRateLimit(4))
+		s := newTestServer(t, WithFreqLimit(4))
 		c := newTestClient(t, s, oneAttempt)
 		if got := burst(t, s, c, 8); got == 0 {
 			t.Errorf("a burst of 8 against a limit of 4/s met no FREQ_LIMIT; the control case proves nothing")
@@ -72,7 +72,7 @@ func TestClientRateLimitAvoidsFreqLimit(t *testing.T) {
 	})
 	t.Run("with WithRateLimit", func(t *testing.T) {
 		t.Parallel()
-		s := newTestServer(t, WithRateLimit(4))
+		s := newTestServer(t, WithFreqLimit(4))
 		c := newTestClient(t, s, oneAttempt, redpack.WithRateLimit(3, 1))
 		if got := burst(t, s, c, 6); got != 0 {
 			t.Errorf("%d FREQ_LIMIT answers through a client limited to 3/s against a fake allowing 4/s", got)

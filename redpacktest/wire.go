@@ -2,16 +2,77 @@ package redpacktest
 
 import (
 	"bytes"
+	"crypto/md5"
+	"crypto/subtle"
+	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redpack-go/redpack"
 )
+
+// failTexts are err_code_des texts imitating the real ones, for injected
+// err_code answers.
+var failTexts = map[string]string{
+	"SYSTEMERROR":      "系统错误,请稍后使用原单号重试,请勿更换单号",
+	"PROCESSING":       "请求已受理，请稍后使用原单号查询发放结果",
+	"FREQ_LIMIT":       "超过频率限制,请稍后再试",
+	"SEND_FAILED":      "该红包已经发放失败,请更换单号再重试",
+	"FATAL_ERROR":      "该单号已存在,且参数(re_openid/total_amount)与原单不一致",
+	"NOTENOUGH":        "帐号余额不足，请到商户平台充值后再重试",
+	"SENDNUM_LIMIT":    "该用户今日操作次数超过限制,如有需要请登录微信支付商户平台更改API安全配置",
+	"RCVDAMOUNT_LIMIT": "该用户今日领取红包金额超过限制",
+	"SENDAMOUNT_LIMIT": "商户今日发放金额超过限制",
+	"MONEY_LIMIT":      "发放金额必须在1.00元到200.00元之间,其他金额请设置场景",
+	"NOT_FOUND":        "指定单号数据不存在",
+	"SIGN_ERROR":       "签名错误",
+	"CA_ERROR":         "证书出错,请登录微信支付商户平台下载证书",
+	"PARAM_ERROR":      "参数错误",
+	"XML_ERROR":        "输入数据格式错误",
+	"NO_AUTH":          "发放失败,此请求可能存在风险,已被微信拦截",
+}
+
+func failText(code string) string {
+	if t, ok := failTexts[code]; ok {
+		return t
+	}
+	return "redpacktest: injected " + code
+}
+
+// signFields is the v2 MD5 signature (uppercase hex) of the non-empty
+// fields except sign, sorted by name, with the key appended (SPEC §1.3).
+// The fake computes it itself rather than calling package redpack, so that
+// it checks the client's signing independently.
+func signFields(f map[string]string, key string) string {
+	keys := make([]string, 0, len(f))
+	for k, v := range f {
+		if k != "sign" && v != "" {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k + "=" + f[k] + "&")
+	}
+	b.WriteString("key=" + key)
+	sum := md5.Sum([]byte(b.String()))
+	return strings.ToUpper(hex.EncodeToString(sum[:]))
+}
+
+// verifySign compares the received sign with the expected one in constant
+// time; hex case is ignored.
+func verifySign(f map[string]string, key string) bool {
+	want := signFields(f, key)
+	got := strings.ToUpper(f["sign"])
+	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
 
 // maxBody caps a request body; a larger one is answered XML_ERROR.
 const maxBody = 64 << 10
@@ -140,8 +201,13 @@ func protocolFail(code, msg string) *answer {
 // businessFail is a return_code=SUCCESS, result_code=FAIL answer with the
 // echo fields of the request.
 func businessFail(code, des string, echo []kv) *answer {
+	return failure("SUCCESS", code, des, echo)
+}
+
+// failure is an err_code answer with the given return_code.
+func failure(returnCode, code, des string, echo []kv) *answer {
 	a := &answer{code: code}
-	a.add("return_code", "SUCCESS")
+	a.add("return_code", returnCode)
 	a.add("return_msg", des)
 	a.add("result_code", "FAIL")
 	a.add("err_code", code)
@@ -155,9 +221,9 @@ func businessFail(code, des string, echo []kv) *answer {
 // echoFields are the request fields a send answer repeats; gethbinfo
 // answers repeat mch_billno and mch_id. Nothing else of the request (never
 // its sign) is echoed.
-func echoFields(op string, f map[string]string) []kv {
+func echoFields(op Endpoint, f map[string]string) []kv {
 	names := []string{"mch_billno", "mch_id", "wxappid", "re_openid", "total_amount"}
-	if op == opQuery {
+	if op == EndpointQuery {
 		names = names[:2]
 	}
 	out := make([]kv, 0, len(names))
@@ -166,8 +232,6 @@ func echoFields(op string, f map[string]string) []kv {
 	}
 	return out
 }
-
-const badGatewayBody = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>stgw</center>\r\n</body>\r\n</html>\r\n"
 
 func writeXML(w http.ResponseWriter, a *answer) {
 	body := a.encode()

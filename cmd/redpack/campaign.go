@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -177,7 +178,9 @@ func campaignPlan(ctx context.Context, args []string, env func(string) string, s
 		return code
 	}
 	defer db.Close()
-	opts := campaign.PlanOptions{ID: f.id, MchID: cfg.MchID, AppID: cfg.AppID, SendName: sendName, Wishing: wishing, ActName: actName, Remark: remark, MaxTotal: maxTotal}
+	prog := newProgress(stdout, -1, "plan")
+	opts := campaign.PlanOptions{ID: f.id, MchID: cfg.MchID, AppID: cfg.AppID, SendName: sendName, Wishing: wishing, ActName: actName, Remark: remark, MaxTotal: maxTotal,
+		Progress: prog.plan}
 	sum, err := db.Plan(ctx, opts, func() (io.ReadCloser, error) { return os.Open(csvPath) })
 	if sum != nil && !asJSON {
 		printPlanSummary(stdout, sum)
@@ -231,12 +234,13 @@ func campaignRun(ctx context.Context, args []string, env func(string) string, st
 	var f campaignFlags
 	var rate float64
 	var conc int
-	var backoff, backoffMax time.Duration
+	var backoff, backoffMax, jitter time.Duration
 	fs := newFlagSet("campaign run", "redpack campaign run -db DB -id ID [-rate N] [-concurrency N]", stderr)
 	f.registerCampaign(fs)
 	f.register(fs)
 	fs.Float64Var(&rate, "rate", campaign.DefaultRate, "requests a `second` for the whole campaign, all workers together (the merchant quota); 0 = no limit")
 	fs.IntVar(&conc, "concurrency", campaign.DefaultConcurrency, "slices this process works at once")
+	fs.DurationVar(&jitter, "rate-margin", campaign.DefaultJitter, "jitter allowance of the rate limiter: it schedules (rate-1)/(1+margin) requests a second so that no one-second window at WeChat Pay exceeds -rate")
 	fs.DurationVar(&backoff, "backoff", 2*time.Second, "first wait before re-sending or querying an unknown row; doubles")
 	fs.DurationVar(&backoffMax, "backoff-max", 20*time.Minute, "longest wait between steps of an unknown row")
 	if code, ok := parseCampaignFlags(fs, args, stderr, "run"); !ok {
@@ -259,11 +263,17 @@ func campaignRun(ctx context.Context, args []string, env func(string) string, st
 	if r == 0 {
 		r = -1
 	}
-	start := time.Now()
+	var prog *progress
+	if s, err := db.Summary(ctx, f.id); err == nil {
+		prog = newProgress(stdout, s.Rows, "run")
+	} else {
+		prog = newProgress(stdout, 0, "run")
+	}
 	res, err := db.Run(ctx, f.id, campaign.RunOptions{
-		Client: client, Rate: r, Concurrency: conc,
+		Client: client, Rate: r, Concurrency: conc, Jitter: jitter,
 		Backoff:  campaign.Backoff{First: backoff, Max: backoffMax, NotSent: min(time.Second, max(backoff, 10*time.Millisecond))},
-		Progress: func(s *campaign.Summary) { printProgress(stdout, s, start) },
+		Progress: func(s *campaign.Summary) { prog.run(s, false) },
+		Logger:   slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	switch {
 	case errors.Is(err, campaign.ErrLocked):
@@ -277,7 +287,7 @@ func campaignRun(ctx context.Context, args []string, env func(string) string, st
 		return exitCampaignError
 	}
 	if res.Summary != nil {
-		printProgress(stdout, res.Summary, start)
+		prog.run(res.Summary, true)
 	}
 	switch {
 	case res.PauseReason != "":

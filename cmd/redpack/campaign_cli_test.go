@@ -33,7 +33,12 @@ func planSmall(t *testing.T, e env, db string, rows int) {
 
 func status(t *testing.T, e env, db string) statusJSON {
 	t.Helper()
-	r := runCmd(t, e, "campaign", "status", "-db", db, "-id", "c", "-json")
+	return statusOf(t, e, db, "c")
+}
+
+func statusOf(t *testing.T, e env, db, id string) statusJSON {
+	t.Helper()
+	r := runCmd(t, e, "campaign", "status", "-db", db, "-id", id, "-json")
 	require.Equal(t, 0, r.code, r.String())
 	var s statusJSON
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &s))
@@ -55,7 +60,7 @@ func waitFor(t *testing.T, d time.Duration, cond func() bool, what string) {
 // cleanly (exit 3, no attempt left without its answer); an operator pause
 // stops sending without exiting, resume goes on; run again finishes.
 func TestCampaignRunLockSignalPause(t *testing.T) {
-	srv, e := newFake(t, redpacktest.WithRateLimit(0))
+	srv, e := newFake(t, redpacktest.WithFreqLimit(0))
 	db := filepath.Join(t.TempDir(), "c.db")
 	planSmall(t, e, db, 200)
 	args := []string{"-db", db, "-id", "c", "-rate", "20", "-backoff", "50ms"}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/csv"
 	"flag"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/redpack-go/redpack/campaign"
 	"github.com/redpack-go/redpack/redpacktest"
 	"github.com/stretchr/testify/assert"
@@ -126,6 +128,7 @@ type soakConfig struct {
 	kills       int // SIGKILLs (SQLite: of the only worker, restarted; Postgres: one of the workers)
 	late        bool
 	concurrency int
+	notEnough   bool // SQLite: the balance runs out once (NOTENOUGH), run again after the top-up
 }
 
 // soak plans cfg.rows rows, runs them against the fake with every fault
@@ -135,11 +138,8 @@ type soakConfig struct {
 // any one-second window at the fake, sending resumed within 5 s of every
 // restart.
 func soak(t *testing.T, cfg soakConfig) {
-	srv, e := newFake(t, redpacktest.WithRateLimit(cfg.rate*3), redpacktest.WithSlowDelay(300*time.Millisecond),
-		redpacktest.WithProcessingDelay(300*time.Millisecond), redpacktest.WithUserDailyLimits(1, 100000), redpacktest.WithSeed(7))
-	for _, f := range redpacktest.Faults {
-		srv.InjectRandom(f, 0.03)
-	}
+	srv, e := newFake(t, redpacktest.WithFreqLimit(cfg.rate*3), redpacktest.WithProcessingDelay(300*time.Millisecond), redpacktest.WithUserDailyLimits(1, 100000), redpacktest.WithSeed(7))
+	injectFaults(t, srv, 0.03, 300*time.Millisecond)
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.csv")
 	var b strings.Builder
@@ -161,6 +161,7 @@ func soak(t *testing.T, cfg soakConfig) {
 		workers = append(workers, startWorker(t, e, args...))
 	}
 	var restarts []time.Time
+	var kills []kill
 	if cfg.workers == 1 {
 		for k := range cfg.kills {
 			time.Sleep(time.Duration(500+rng.IntN(2000)) * time.Millisecond)
@@ -169,14 +170,33 @@ func soak(t *testing.T, cfg soakConfig) {
 			case <-w.done:
 				t.Logf("worker ended before kill %d: exit %d", k, w.code)
 			default:
+				kills = append(kills, kill{pid: w.cmd.Process.Pid, at: time.Now()})
 				w.kill()
 			}
+			workers = append(workers, startWorker(t, e, args...))
+			restarts = append(restarts, time.Now())
+		}
+		if cfg.notEnough {
+			// The balance runs out: WeChat Pay answers NOTENOUGH (and
+			// pays nothing). The campaign pauses, run exits 5 with the
+			// reason; after the top-up, run again resumes.
+			time.Sleep(500 * time.Millisecond)
+			require.NoError(t, srv.Inject(redpacktest.EndpointSend, redpacktest.ResultFail("NOTENOUGH"), 3))
+			w := workers[len(workers)-1]
+			code := w.wait(t, time.Minute)
+			require.Equal(t, exitCampaignPaused, code, w.out.String())
+			require.Contains(t, w.out.String(), "paused: NOTENOUGH")
+			st := statusOf(t, e, cfg.dsn, "soak")
+			require.NotNil(t, st.Paused)
+			require.Equal(t, "paused", st.State)
+			t.Logf("SOAK paused on NOTENOUGH with %d paid, %d failed, %d unknown, %d planned", st.Paid, st.Failed, st.Unknown, st.Planned)
 			workers = append(workers, startWorker(t, e, args...))
 			restarts = append(restarts, time.Now())
 		}
 	} else {
 		time.Sleep(time.Duration(2000+rng.IntN(2000)) * time.Millisecond)
 		for k := range cfg.kills {
+			kills = append(kills, kill{pid: workers[k].cmd.Process.Pid, at: time.Now()})
 			workers[k].kill()
 			t.Logf("killed worker %d at %v", k, time.Since(start).Round(time.Millisecond))
 		}
@@ -195,7 +215,7 @@ func soak(t *testing.T, cfg soakConfig) {
 		default:
 		}
 		code := w.wait(t, 5*time.Minute)
-		if code < 0 {
+		if code < 0 || (code == exitCampaignPaused && cfg.notEnough && i < len(workers)-1) {
 			continue
 		}
 		require.Equal(t, 0, code, "worker %d:\n%s", i, w.out.String())
@@ -216,12 +236,8 @@ func soak(t *testing.T, cfg soakConfig) {
 	require.Len(t, recs, cfg.rows)
 
 	packets := map[string]redpacktest.Packet{}
-	paidByOpenIDAmount := 0
 	for _, p := range srv.Packets() {
 		packets[p.BillNo] = p
-		if p.Status.Outcome() == 0 { // OutcomeOK
-			paidByOpenIDAmount++
-		}
 	}
 	var paid, failed int
 	var paidFen int64
@@ -266,7 +282,7 @@ func soak(t *testing.T, cfg soakConfig) {
 	// Rate at the fake, every sliding one-second window.
 	var times []time.Time
 	for _, q := range srv.Requests() {
-		if q.Op != "" {
+		if q.Endpoint != "" {
 			times = append(times, q.Time)
 		}
 	}
@@ -291,6 +307,11 @@ func soak(t *testing.T, cfg soakConfig) {
 	for _, d := range resume {
 		assert.Less(t, d, 5*time.Second, "sending resumed after a restart")
 	}
+	takeover := takeoverTimes(t, cfg.dsn, kills)
+	for _, d := range takeover {
+		assert.Less(t, d, 60*time.Second, "a killed worker's in-flight rows taken over")
+	}
+	t.Logf("SOAK takeover of a killed worker's in-flight rows after: %v", takeover)
 	t.Logf("SOAK %d rows, %d workers, %d kills: %v, paid %d (%s yuan), failed %d, requests %d, max per 1s window %d (rate %d), resume after kill %v",
 		cfg.rows, cfg.workers, cfg.kills, elapsed.Round(time.Millisecond), paid, campaign.Yuan(paidFen), failed, len(times), maxWin, cfg.rate, resume)
 }
@@ -305,11 +326,11 @@ func soakEnabled(t *testing.T) {
 
 func TestCampaignSoakSQLite(t *testing.T) {
 	soakEnabled(t)
-	rows := 1500
+	rows := 2500
 	if *campaignLong {
 		rows = 100000
 	}
-	soak(t, soakConfig{dsn: filepath.Join(t.TempDir(), "soak.db"), rows: rows, rate: 200, workers: 1, kills: 4, concurrency: 16})
+	soak(t, soakConfig{dsn: filepath.Join(t.TempDir(), "soak.db"), rows: rows, rate: 200, workers: 1, kills: 4, concurrency: 16, notEnough: true})
 }
 
 func pgDSN(t *testing.T) string {
@@ -331,4 +352,55 @@ func TestCampaignSoakPostgres(t *testing.T) {
 	soakEnabled(t)
 	dsn := pgDSN(t)
 	soak(t, soakConfig{dsn: dsn, rows: 10000, rate: 200, workers: 3, kills: 1, late: true, concurrency: 16})
+}
+
+// injectFaults makes each of the seven fault kinds (system error,
+// PROCESSING, HTML 502, slow answer, reset before work, pay then drop,
+// FREQ_LIMIT) hit each request to any endpoint with probability p: 7p in all.
+func injectFaults(t *testing.T, srv *redpacktest.Server, p float64, slow time.Duration) {
+	t.Helper()
+	for _, a := range []redpacktest.Answer{
+		redpacktest.ResultFail("SYSTEMERROR"), redpacktest.Processing(), redpacktest.HTTPStatus(502),
+		redpacktest.Process().After(slow), redpacktest.Drop(), redpacktest.PayThenDrop(), redpacktest.ResultFail("FREQ_LIMIT"),
+	} {
+		require.NoError(t, srv.InjectRandom(redpacktest.AnyEndpoint, a, p))
+	}
+}
+
+type kill struct {
+	pid int
+	at  time.Time
+}
+
+// takeoverTimes returns, for every attempt a killed worker left without an
+// answer, how long after the kill another worker claimed the row (the claim
+// closes the orphaned attempt as unknown).
+func takeoverTimes(t *testing.T, dsn string, kills []kill) []time.Duration {
+	t.Helper()
+	if len(kills) == 0 {
+		return nil
+	}
+	driver, name := "sqlite", dsn
+	if campaign.IsPostgresDSN(dsn) {
+		driver = "pgx"
+	}
+	db, err := sql.Open(driver, name)
+	require.NoError(t, err)
+	defer db.Close()
+	rows, err := db.Query(`SELECT worker, finished_at FROM redpack_attempts WHERE detail LIKE 'no answer recorded%'`)
+	require.NoError(t, err)
+	defer rows.Close()
+	var out []time.Duration
+	for rows.Next() {
+		var w string
+		var fin int64
+		require.NoError(t, rows.Scan(&w, &fin))
+		for _, k := range kills {
+			if strings.Contains(w, fmt.Sprintf("-%d-", k.pid)) {
+				out = append(out, time.UnixMicro(fin).Sub(k.at).Round(time.Millisecond))
+			}
+		}
+	}
+	require.NoError(t, rows.Err())
+	return out
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"crypto/x509"
+	"errors"
 	"flag"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -88,8 +90,9 @@ func (m *merchantFlags) config(env func(string) string, mini bool) (redpack.Conf
 	case keyFile != "":
 		b, err := os.ReadFile(keyFile)
 		if err != nil {
-			// The error names the path only.
-			return cfg, usagef("redpack: API key file: %v", err)
+			// Never quote the path: a key given there by mistake would be
+			// printed (and it shows in ps already).
+			return cfg, usagef("redpack: cannot read the API key file named by -api-key-file or %s: %v", envAPIKeyFile, pathErrorCause(err))
 		}
 		cfg.APIKey = strings.TrimSpace(string(b))
 	default:
@@ -143,13 +146,13 @@ func (m *merchantFlags) options() ([]redpack.Option, error) {
 		return nil, usagef("redpack: -attempts, -retry-delay and -attempt-timeout must not be negative")
 	}
 	if m.attempts > 0 || m.retryDelay > 0 {
-		p := redpack.DefaultRetryPolicy
+		p := redpack.DefaultRetryPolicy()
 		if m.attempts > 0 {
 			p.MaxAttempts = m.attempts
 		}
 		if m.retryDelay > 0 {
 			p.BaseDelay = m.retryDelay
-			p.MaxDelay = max(min(8*m.retryDelay, redpack.DefaultRetryPolicy.MaxDelay), m.retryDelay)
+			p.MaxDelay = max(min(8*m.retryDelay, redpack.DefaultRetryPolicy().MaxDelay), m.retryDelay)
 		}
 		opts = append(opts, redpack.WithRetryPolicy(p))
 	}
@@ -185,4 +188,13 @@ func (m *merchantFlags) client(env func(string) string, mini bool, extra ...redp
 		return nil, &usageError{err.Error()}
 	}
 	return c, nil
+}
+
+// pathErrorCause returns the cause of a file error without the path.
+func pathErrorCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return errors.New("unreadable")
 }

@@ -29,7 +29,7 @@ func runFake(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("fake", fakeSynopsis, stderr)
 	addr := fs.String("addr", "127.0.0.1:0", "`address` to listen on (port 0: any free port)")
 	dir := fs.String("dir", "", "`directory` for ca.pem, apiclient_cert.p12, apiclient_cert.pem, apiclient_key.pem and redpack.env (created if missing)")
-	balance := fs.Int64("balance", -1, "merchant balance in `fen` (default: the fake's)")
+	balance := fs.Int64("balance", redpacktest.DefaultBalance, "merchant balance in `fen`")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return parseExit(err)
@@ -47,10 +47,12 @@ func runFake(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	opts := []redpacktest.Option{redpacktest.WithAddr(*addr)}
-	if *balance >= 0 {
-		opts = append(opts, redpacktest.WithBalance(*balance))
+	if *balance < 0 {
+		fmt.Fprintf(stderr, "redpack fake: -balance must not be negative, not %d\n", *balance)
+		return exitUsage
 	}
-	s, err := startFake(opts)
+	opts = append(opts, redpacktest.WithBalance(*balance))
+	s, err := redpacktest.New(opts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "redpack fake: %v\n", err)
 		return exitInternal
@@ -61,8 +63,8 @@ func runFake(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "redpack fake: %v\n", err)
 		return exitInternal
 	}
-	fmt.Fprintln(stdout, s.URL)
-	fmt.Fprintf(stderr, "redpack fake: fake WeChat Pay server on %s (merchant %s, appid %s, mini-program appid %s); no money moves\n", s.URL, s.MchID, s.AppID, s.MiniAppID)
+	fmt.Fprintln(stdout, s.URL())
+	fmt.Fprintf(stderr, "redpack fake: fake WeChat Pay server on %s (merchant %s, appid %s, mini-program appid %s); no money moves\n", s.URL(), s.MchID(), s.AppID(), s.MiniAppID())
 	fmt.Fprintf(stderr, "redpack fake: environment in %s; use it with: . %s\n", envPath, shellQuote(envPath))
 	fmt.Fprintln(stderr, "redpack fake: stop with Ctrl-C (SIGINT) or SIGTERM")
 	<-ctx.Done()
@@ -78,16 +80,6 @@ func isLoopbackHost(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-// startFake starts the server, turning its setup panic into an error.
-func startFake(opts []redpacktest.Option) (s *redpacktest.Server, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("cannot start the fake server: %v", r)
-		}
-	}()
-	return redpacktest.NewServer(opts...), nil
 }
 
 // writeFakeFiles writes the fake server's certificates and redpack.env into
@@ -123,12 +115,12 @@ func writeFakeFiles(dir string, s *redpacktest.Server) (string, error) {
 	b.WriteString("# Use it with: . " + shellQuote(filepath.Join(dir, fileEnv)) + "\n")
 	b.WriteString("unset " + envCertPEM + " " + envKeyPEM + " " + envCertP12Pass + " " + envAPIKeyFile + "\n")
 	for _, kv := range [][2]string{
-		{envMchID, s.MchID},
-		{envAppID, s.AppID},
-		{envMiniAppID, s.MiniAppID},
-		{envAPIKey, s.APIKey},
+		{envMchID, s.MchID()},
+		{envAppID, s.AppID()},
+		{envMiniAppID, s.MiniAppID()},
+		{envAPIKey, s.APIKey()},
 		{envCertP12, filepath.Join(dir, fileP12)},
-		{envBaseURL, s.URL},
+		{envBaseURL, s.URL()},
 		{envCA, filepath.Join(dir, fileCA)},
 	} {
 		b.WriteString("export " + kv[0] + "=" + shellQuote(kv[1]) + "\n")

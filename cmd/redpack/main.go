@@ -14,16 +14,20 @@ import (
 	"github.com/redpack-go/redpack"
 )
 
-// Exit codes; see the package documentation.
+// Exit codes; usageText documents them and is their one description.
 const (
 	exitOK       = 0
 	exitFailed   = 1 // send: FINAL or REJECTED; query, resolve: status FAILED
 	exitUsage    = 2 // usage, configuration or validation error
-	exitUnknown  = 3 // UNKNOWN or PENDING
+	exitUnknown  = 3 // UNKNOWN or PENDING, or a record that does not settle the payment
 	exitNotSent  = 4 // NOT_SENT
+	exitConflict = 5 // CONFLICT: the bill number belongs to another payment
 	exitInternal = 1 // the fake server could not run
 )
 
+// usageText is the one source of the command's synopsis, environment table
+// and exit codes: doc.go and README.md quote its sections, and
+// TestHelpIsTheSource checks that the copies match.
 const usageText = `redpack sends and queries WeChat Pay v2 cash red packets.
 
 Usage:
@@ -31,28 +35,35 @@ Usage:
                -send-name TEXT -wishing TEXT -act-name TEXT -remark TEXT
                [-billno BILLNO] [-scene PRODUCT_n] [-client-ip IPV4]
                [-total-num N] [-json] [merchant flags]
-  redpack query BILLNO [-json] [merchant flags]
-  redpack resolve BILLNO [-timeout 5m] [-json] [merchant flags]
+  redpack query BILLNO [-kind normal|mini|group]
+               [-openid OPENID -amount FEN [-total-num N]] [-json] [merchant flags]
+  redpack resolve BILLNO -openid OPENID -amount FEN [-kind normal|mini|group]
+               [-total-num N] [-timeout 5m] [-json] [merchant flags]
   redpack paysign -package PACKAGE [-json] [merchant flags]
   redpack fake [-addr 127.0.0.1:0] -dir DIR [-balance FEN]
   redpack help [COMMAND]
 
 Commands:
-  send     send one red packet; -kind mini also prints the
-           wx.sendBizRedPacket parameters; -kind group is sendgroupredpack,
-           switched off by WeChat Pay on 2024-06-05
-  query    print the record of a bill number (gethbinfo)
-  resolve  query until the record says whether the red packet went out
+  send     send one red packet; without -billno a bill number is generated
+           and printed (stderr) before anything is sent; -kind mini also
+           prints the wx.sendBizRedPacket parameters; -kind group is
+           sendgroupredpack, switched off by WeChat Pay on 2024-06-05
+  query    print the record of a bill number (gethbinfo, one query); with
+           -openid and -amount, also judge whether it is that payment's
+  resolve  query until the record settles the payment given by -openid,
+           -amount (and -total-num for a group): paid, FAILED or conflict
   paysign  print the wx.sendBizRedPacket parameters for a package
   fake     run a fake WeChat Pay server (redpacktest) on loopback until
            SIGINT/SIGTERM; print its URL; write ca.pem, apiclient_cert.p12,
            apiclient_cert.pem, apiclient_key.pem and redpack.env (source it)
            into DIR. Exits 0 when stopped, 1 if it cannot start.
+  -kind mini makes query and resolve use the mini-program appid, as
+  gethbinfo needs for mini-program red packets.
 
-Merchant configuration (flags override the environment):
+Environment (flags override it):
   REDPACK_MCH_ID             -mch-id        merchant ID
   REDPACK_APP_ID             -appid         Official Account appid
-  REDPACK_MINI_APP_ID        -mini-appid    mini-program appid (send -kind mini,
+  REDPACK_MINI_APP_ID        -mini-appid    mini-program appid (-kind mini,
                                             paysign; default the appid)
   REDPACK_API_KEY            -api-key-file  API v2 key; the flag (or
                                             REDPACK_API_KEY_FILE) names a file
@@ -75,19 +86,28 @@ Merchant configuration (flags override the environment):
 Output is human-readable; -json prints one JSON object on stdout with stable
 field names (WeChat Pay wire names: mch_billno, send_listid, re_openid,
 total_amount in fen, status, hblist, ...) plus outcome (OK, UNKNOWN, PENDING,
-FINAL, REJECTED, NOT_SENT), exit_code, next and error (error.fields names the
-invalid wire fields). A bad flag or configuration prints only to stderr.
+CONFLICT, FINAL, REJECTED, NOT_SENT), exit_code, next and error (error.fields
+names the invalid wire fields; error.last_answer holds the codes of the last
+answer of a call whose outcome is unknown, which prove nothing). A bad flag or
+configuration prints only to stderr.
 
 Exit codes:
-  0  sent / ok (query, resolve: the red packet was paid)
-  1  send: final failure or rejected; query, resolve: status FAILED
+  0  send: sent. query, resolve: the record shows this payment paid (query
+     only with -openid and -amount)
+  1  send: final failure or rejected, nothing paid under this bill number.
+     query, resolve: status FAILED, nothing paid under this bill number
   2  usage, configuration or validation error; nothing was sent
   3  outcome unknown or pending; the bill number is printed: run
-     "redpack resolve BILLNO", or send again with the same -billno.
-     query, resolve: anything but a paid or FAILED record (not found,
-     still sending, the query refused or not sent)
+     "redpack resolve BILLNO -openid OPENID -amount FEN", or send again with
+     the same -billno, -openid and -amount. query, resolve: anything that
+     does not settle the payment (not found, still sending, the query
+     refused or not sent, a paid record queried without -openid and -amount)
   4  send: not sent, nothing reached WeChat Pay; sending again with the
      same -billno is safe
+  5  conflict: the bill number belongs to another payment (send: FATAL_ERROR;
+     query, resolve: the record contradicts -openid, -amount or -total-num).
+     This payment was not paid under it: never send it under this bill
+     number, and find out why two payments share it before using a new one
 `
 
 func main() {
@@ -160,7 +180,7 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: %s\n\nFlags:\n", synopsis)
 		fs.PrintDefaults()
-		fmt.Fprint(stderr, "\nSee \"redpack help\" for the environment and the exit codes (0 ok, 1 failed,\n2 usage, 3 unknown/pending, 4 not sent).\n")
+		fmt.Fprint(stderr, "\nSee \"redpack help\" for the environment and the exit codes.\n")
 	}
 	return fs
 }
@@ -213,25 +233,15 @@ func exitCode(err error) int {
 	if errors.As(err, &ue) || errors.Is(err, redpack.ErrInvalidRequest) {
 		return exitUsage
 	}
-	switch redpack.Outcome(err) {
+	switch redpack.OutcomeOf(err) {
 	case redpack.OutcomeOK:
 		return exitOK
 	case redpack.OutcomeFinal, redpack.OutcomeRejected:
 		return exitFailed
 	case redpack.OutcomeNotSent:
 		return exitNotSent
-	}
-	return exitUnknown
-}
-
-// statusExit maps a record's status to an exit code: paid 0, failed 1,
-// anything else (SENDING, unknown values) 3.
-func statusExit(s redpack.Status) int {
-	switch s.Outcome() {
-	case redpack.OutcomeOK:
-		return exitOK
-	case redpack.OutcomeFinal:
-		return exitFailed
+	case redpack.OutcomeConflict:
+		return exitConflict
 	}
 	return exitUnknown
 }

@@ -23,6 +23,17 @@ type jsonError struct {
 	ReturnCode string      `json:"return_code,omitempty"`
 	ReturnMsg  string      `json:"return_msg,omitempty"`
 	Fields     []jsonField `json:"fields,omitempty"` // validation errors
+	// LastAnswer holds the codes of the last answer of a call whose
+	// outcome is unknown or pending. It is only the last answer: an
+	// earlier attempt may have been paid, so its err_code proves nothing.
+	LastAnswer *jsonAnswer `json:"last_answer,omitempty"`
+}
+
+type jsonAnswer struct {
+	ErrCode    string `json:"err_code,omitempty"`
+	ErrCodeDes string `json:"err_code_des,omitempty"`
+	ReturnCode string `json:"return_code,omitempty"`
+	ReturnMsg  string `json:"return_msg,omitempty"`
 }
 
 type jsonField struct {
@@ -49,13 +60,20 @@ type sendOutput struct {
 
 // recordOutput is the result of query and resolve.
 type recordOutput struct {
-	Op       string      `json:"op"`
-	Outcome  string      `json:"outcome"`
-	ExitCode int         `json:"exit_code"`
-	BillNo   string      `json:"mch_billno"`
-	Record   *jsonRecord `json:"record,omitempty"`
-	Next     string      `json:"next,omitempty"`
-	Error    *jsonError  `json:"error,omitempty"`
+	Op       string       `json:"op"`
+	Outcome  string       `json:"outcome"`
+	ExitCode int          `json:"exit_code"`
+	BillNo   string       `json:"mch_billno"`
+	Payment  *jsonPayment `json:"payment,omitempty"` // the payment judged, when given
+	Record   *jsonRecord  `json:"record,omitempty"`
+	Next     string       `json:"next,omitempty"`
+	Error    *jsonError   `json:"error,omitempty"`
+}
+
+type jsonPayment struct {
+	OpenID   string `json:"re_openid"`
+	Amount   int64  `json:"total_amount"` // fen
+	TotalNum int    `json:"total_num"`
 }
 
 type jsonRecord struct {
@@ -90,6 +108,11 @@ func newJSONError(err error) *jsonError {
 	var ae *redpack.APIError
 	if errors.As(err, &ae) {
 		je.ErrCode, je.ErrCodeDes, je.ReturnCode, je.ReturnMsg = ae.ErrCode, ae.ErrCodeDes, ae.ReturnCode, ae.ReturnMsg
+	}
+	var ue *redpack.UnknownOutcomeError
+	if errors.As(err, &ue) && ue.LastAnswer != nil {
+		a := ue.LastAnswer
+		je.LastAnswer = &jsonAnswer{a.ErrCode, a.ErrCodeDes, a.ReturnCode, a.ReturnMsg}
 	}
 	var ve *redpack.ValidationError
 	if errors.As(err, &ve) {
@@ -166,20 +189,36 @@ func (t *table) row(name, value string) {
 
 func (t *table) flush() { t.tw.Flush() }
 
-// nextStep says what to do after an outcome, for a bill number; "" for OK.
-func nextStep(class redpack.OutcomeClass, code int, billNo string) string {
+// resolveHint is the resolve command line for p.
+func resolveHint(p redpack.Payment, kind string) string {
+	s := "redpack resolve " + p.BillNo + " -openid " + shellQuote(p.OpenID) + " -amount " + strconv.FormatInt(p.Amount, 10)
+	if kind != "normal" && kind != "" {
+		s += " -kind " + kind
+	}
+	if p.TotalNum > 1 {
+		s += " -total-num " + strconv.Itoa(p.TotalNum)
+	}
+	return "\"" + s + "\""
+}
+
+// nextStep says what to do after a send's outcome; "" for OK.
+func nextStep(class redpack.Outcome, code int, p redpack.Payment, kind string) string {
+	billNo := p.BillNo
 	switch {
 	case code == exitUsage:
 		return "nothing was sent; fix the request and send again"
 	case class == redpack.OutcomeUnknown:
 		return "the red packet may have been paid: never send it under a new bill number; " +
-			"run \"redpack resolve " + billNo + "\", or send again with -billno " + billNo + " and the same -openid and -amount"
+			"run " + resolveHint(p, kind) + ", or send again with -billno " + billNo + " and the same -openid and -amount"
 	case class == redpack.OutcomePending:
 		return "accepted and still processing, or an earlier request under this bill number stands: " +
-			"run \"redpack resolve " + billNo + "\" (WeChat Pay suggests about 20 minutes)"
+			"run " + resolveHint(p, kind) + " (WeChat Pay suggests about 20 minutes)"
+	case class == redpack.OutcomeConflict:
+		return "bill number " + billNo + " belongs to another payment (another openid or amount); this request paid nothing: " +
+			"never send these parameters under it again, and find out why two payments share it before paying under a new bill number"
 	case class == redpack.OutcomeFinal:
 		return "not paid under this bill number: fix the cause; paying again needs a new bill number, " +
-			"but if an earlier send of " + billNo + " ended unknown or pending, run \"redpack resolve " + billNo + "\" first"
+			"but if an earlier send of " + billNo + " ended unknown or pending, run " + resolveHint(p, kind) + " first"
 	case class == redpack.OutcomeRejected:
 		return "refused before processing; nothing was paid by this request: fix the configuration or the request"
 	case class == redpack.OutcomeNotSent:
@@ -189,7 +228,7 @@ func nextStep(class redpack.OutcomeClass, code int, billNo string) string {
 }
 
 // outcomeHeadline is the first line of the human output.
-func outcomeHeadline(class redpack.OutcomeClass, code int) string {
+func outcomeHeadline(class redpack.Outcome, code int) string {
 	if code == exitUsage {
 		return "INVALID REQUEST"
 	}

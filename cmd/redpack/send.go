@@ -66,27 +66,31 @@ func runSend(ctx context.Context, args []string, env func(string) string, stdout
 		return exitUsage
 	}
 	if f.billNo == "" {
-		// Write-ahead: the bill number is known (and printed) whatever happens.
-		f.billNo = client.NewBillNo()
+		// Write-ahead: the bill number is drawn and printed before anything
+		// is sent, so that it survives whatever happens to the call (or to
+		// the terminal).
+		if f.billNo, err = client.NewBillNo(); err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitUsage
+		}
+		fmt.Fprintf(stderr, "redpack send: bill number %s (generated; keep it: to retry, send again with -billno %s and the same -openid and -amount)\n", f.billNo, f.billNo)
 	}
+	pkt := redpack.Packet{
+		BillNo: f.billNo, OpenID: f.openID, Amount: f.amount,
+		SendName: f.sendName, Wishing: f.wishing, ActName: f.actName, Remark: f.remark,
+		SceneID: redpack.SceneID(f.scene),
+	}
+	pay := redpack.Payment{BillNo: f.billNo, OpenID: f.openID, Amount: f.amount, TotalNum: 1}
 	out := sendOutput{BillNo: f.billNo}
 	var res *redpack.SendResult
 	switch f.kind {
 	case "normal":
 		out.Op = "sendredpack"
-		res, err = client.Send(ctx, redpack.SendRequest{
-			BillNo: f.billNo, OpenID: f.openID, Amount: f.amount,
-			SendName: f.sendName, Wishing: f.wishing, ActName: f.actName, Remark: f.remark,
-			ClientIP: f.clientIP, SceneID: redpack.SceneID(f.scene),
-		})
+		res, err = client.Send(ctx, redpack.SendRequest{Packet: pkt, ClientIP: f.clientIP})
 	case "mini":
 		out.Op = "sendminiprogramhb"
-		var mres *redpack.MiniProgramSendResult
-		mres, err = client.SendMiniProgram(ctx, redpack.MiniProgramSendRequest{
-			BillNo: f.billNo, OpenID: f.openID, Amount: f.amount,
-			SendName: f.sendName, Wishing: f.wishing, ActName: f.actName, Remark: f.remark,
-			SceneID: redpack.SceneID(f.scene),
-		})
+		var mres *redpack.SendMiniProgramResult
+		mres, err = client.SendMiniProgram(ctx, redpack.SendMiniProgramRequest{Packet: pkt})
 		if err == nil {
 			res = &mres.SendResult
 			out.Package = mres.Package
@@ -100,22 +104,19 @@ func runSend(ctx context.Context, args []string, env func(string) string, stdout
 		}
 	case "group":
 		out.Op = "sendgroupredpack"
+		pay.TotalNum = f.totalNum
 		fmt.Fprintln(stderr, "redpack send: warning: WeChat Pay switched sendgroupredpack off on 2024-06-05; use -kind normal")
 		//lint:ignore SA1019 the CLI offers group packets for merchants whose account still answers them.
-		req := redpack.GroupSendRequest{
-			BillNo: f.billNo, OpenID: f.openID, Amount: f.amount, TotalNum: f.totalNum,
-			SendName: f.sendName, Wishing: f.wishing, ActName: f.actName, Remark: f.remark,
-			SceneID: redpack.SceneID(f.scene),
-		}
+		req := redpack.SendGroupRequest{Packet: pkt, TotalNum: f.totalNum}
 		//lint:ignore SA1019 the CLI offers group packets for merchants whose account still answers them.
 		res, err = client.SendGroup(ctx, req)
 	}
 
 	code := exitCode(err)
-	class := redpack.Outcome(err)
+	class := redpack.OutcomeOf(err)
 	out.Outcome, out.ExitCode = class.String(), code
 	out.Error = newJSONError(err)
-	out.Next = nextStep(class, code, f.billNo)
+	out.Next = nextStep(class, code, pay, f.kind)
 	if res != nil {
 		out.SendListID, out.OpenID, out.Amount, out.TotalNum = res.SendListID, res.OpenID, res.Amount, res.TotalNum
 		out.SendTime = formatTime(res.SendTime)
@@ -131,7 +132,7 @@ func runSend(ctx context.Context, args []string, env func(string) string, stdout
 	return code
 }
 
-func printSend(w io.Writer, out *sendOutput, class redpack.OutcomeClass) {
+func printSend(w io.Writer, out *sendOutput, class redpack.Outcome) {
 	if out.ExitCode == exitOK {
 		fmt.Fprintf(w, "OK: red packet sent (%s)\n", out.Op)
 	} else {
@@ -154,6 +155,9 @@ func printSend(w io.Writer, out *sendOutput, class redpack.OutcomeClass) {
 		t.row("err_code", e.ErrCode)
 		t.row("err_code_des", e.ErrCodeDes)
 		t.row("return_msg", e.ReturnMsg)
+		if la := e.LastAnswer; la != nil {
+			t.row("last answer", la.ErrCode+" "+la.ReturnCode+" (proves nothing: an earlier attempt may have been paid)")
+		}
 		for _, f := range e.Fields {
 			t.row("invalid "+f.Field, f.Reason)
 		}

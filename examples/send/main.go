@@ -1,12 +1,16 @@
 // Command send sends one red packet and reads it back.
 //
-// With no REDPACK_* variables set it runs against an in-process fake WeChat
-// Pay server (redpacktest): it sends a red packet, simulates the user opening
-// it, and prints the record (status RECEIVED, with the receiver). No money
-// moves.
+// By default it runs against an in-process fake WeChat Pay server
+// (redpacktest): it sends a red packet, simulates the user opening it, and
+// prints the record (status RECEIVED, with the receiver). No money moves,
+// whatever REDPACK_* variables are set.
 //
-// With the variables set it talks to the API they name, real money included:
-// it sends a red packet and queries it (nobody opens it for you there).
+// Live mode is an explicit choice: with -live it sends through the API the
+// REDPACK_* variables name and queries the red packet (nobody opens it for
+// you there). Against WeChat Pay's API host that pays real money from the
+// merchant's balance; against a loopback address it talks to a server on
+// this machine, such as the one "redpack fake" runs, and no real money moves.
+// It says which before sending.
 //
 //	REDPACK_MCH_ID, REDPACK_APP_ID, REDPACK_API_KEY   merchant
 //	REDPACK_CERT_P12 (password REDPACK_CERT_P12_PASSWORD, default the mch ID)
@@ -14,16 +18,20 @@
 //	REDPACK_BASE_URL, REDPACK_CA                       optional: API host, private CA
 //	REDPACK_OPENID                                     recipient (required)
 //	REDPACK_AMOUNT                                     fen, default 100 (1.00 yuan)
+//	REDPACK_NODE_ID                                    bill-number node, default 1
 //
-// Run it with: go run ./examples/send
+// Run it with: go run ./examples/send (or go run ./examples/send -live)
 package main
 
 import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -38,13 +46,14 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "send:", err)
+		stop()
 		os.Exit(1)
 	}
 }
 
-// configVars are the variables that select the live mode when any is set.
+// configVars are the variables live mode reads.
 var configVars = []string{"REDPACK_MCH_ID", "REDPACK_APP_ID", "REDPACK_API_KEY", "REDPACK_CERT_P12",
 	"REDPACK_CERT_PEM", "REDPACK_KEY_PEM", "REDPACK_BASE_URL", "REDPACK_CA", "REDPACK_OPENID"}
 
@@ -57,38 +66,53 @@ const (
 	remark   = "示例程序发放"
 )
 
-// run picks the mode from getenv and sends.
-func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	live := false
+// run parses the flags, picks the mode and sends.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("send", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	live := fs.Bool("live", false, "send through the API the REDPACK_* variables name (real money on WeChat Pay)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *live {
+		return runLive(ctx, getenv, stdout)
+	}
+	var set []string
 	for _, k := range configVars {
 		if getenv(k) != "" {
-			live = true
+			set = append(set, k)
 		}
 	}
-	if live {
-		return runLive(ctx, getenv, stdout)
+	if len(set) > 0 {
+		fmt.Fprintf(stdout, "note: %s set but not used; pass -live to send through the API they name\n", strings.Join(set, ", "))
 	}
 	return runFake(ctx, stdout)
 }
 
 // runFake sends through an in-process fake server and plays the user.
 func runFake(ctx context.Context, stdout io.Writer) error {
-	fmt.Fprintln(stdout, "mode: fake (no REDPACK_* variables set): in-process redpacktest server, no money moves")
-	s := redpacktest.NewServer()
+	fmt.Fprintln(stdout, "mode: fake: in-process redpacktest server on loopback, not WeChat Pay; no money moves")
+	s, err := redpacktest.New()
+	if err != nil {
+		return err
+	}
 	defer s.Close()
-	client := s.NewClient()
+	client := s.NewClient(redpack.WithNodeID(1))
 	const openID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
 
-	res, err := send(ctx, client, openID, 100, stdout)
+	pay, err := send(ctx, client, openID, 100, stdout)
 	if err != nil {
 		return err
 	}
 	// In real life the user opens the red packet in WeChat.
-	if err := s.Receive(res.BillNo); err != nil {
+	if err := s.Receive(pay.BillNo); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "user %s opened the red packet (simulated)\n", openID)
-	return query(ctx, client, res.BillNo, stdout)
+	return check(ctx, client, pay, stdout)
 }
 
 // runLive sends through the API the variables name.
@@ -107,21 +131,45 @@ func runLive(ctx context.Context, getenv func(string) string, stdout io.Writer) 
 			return fmt.Errorf("REDPACK_AMOUNT must be an amount in fen: %w", err)
 		}
 	}
+	node := 1
+	if s := getenv("REDPACK_NODE_ID"); s != "" {
+		if node, err = strconv.Atoi(s); err != nil {
+			return fmt.Errorf("REDPACK_NODE_ID must be a number 0-%d", redpack.MaxNodeID)
+		}
+	}
 	base := cfg.BaseURL
 	if base == "" {
 		base = redpack.DefaultBaseURL
 	}
-	fmt.Fprintf(stdout, "mode: live (REDPACK_* variables set): merchant %s at %s; real money moves on WeChat Pay\n", cfg.MchID, base)
+	fmt.Fprintf(stdout, "mode: live: merchant %s at %s: %s\n", cfg.MchID, base, whereMoneyGoes(base))
 	// An overpayment guard: nothing above 200 yuan leaves this program.
-	client, err := redpack.NewClient(cfg, redpack.WithMaxAmount(redpack.MaxAmount))
+	// Each process drawing bill numbers for the merchant needs its own node.
+	client, err := redpack.NewClient(cfg, redpack.WithMaxAmount(redpack.MaxAmount), redpack.WithNodeID(node))
 	if err != nil {
 		return err
 	}
-	res, err := send(ctx, client, openID, amount, stdout)
+	pay, err := send(ctx, client, openID, amount, stdout)
 	if err != nil {
 		return err
 	}
-	return query(ctx, client, res.BillNo, stdout)
+	return check(ctx, client, pay, stdout)
+}
+
+// whereMoneyGoes tells the truth about what a live send to base does.
+func whereMoneyGoes(base string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "an API URL that does not parse"
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
+		return "a server on this machine (loopback), such as redpack fake, not WeChat Pay: no real money moves unless that server forwards to WeChat Pay"
+	}
+	switch host {
+	case "api.mch.weixin.qq.com", "api2.mch.weixin.qq.com":
+		return "WeChat Pay's API: REAL MONEY leaves the merchant's balance"
+	}
+	return "a server that is neither WeChat Pay's API host nor loopback: whether real money moves depends on that server"
 }
 
 // configFromEnv builds the merchant configuration from REDPACK_* variables.
@@ -168,11 +216,14 @@ func configFromEnv(getenv func(string) string) (redpack.Config, error) {
 }
 
 // send sends one red packet under a bill number chosen (and printed) first,
-// so that an unknown outcome can always be resolved.
-func send(ctx context.Context, client *redpack.Client, openID string, amount int64, stdout io.Writer) (*redpack.SendResult, error) {
-	billNo := client.NewBillNo() // store it before sending in a real system
+// so that an unknown outcome can always be resolved. It returns the payment.
+func send(ctx context.Context, client *redpack.Client, openID string, amount int64, stdout io.Writer) (redpack.Payment, error) {
+	billNo, err := client.NewBillNo() // store it before sending in a real system
+	if err != nil {
+		return redpack.Payment{}, err
+	}
 	fmt.Fprintf(stdout, "sending %d fen to %s under bill number %s\n", amount, openID, billNo)
-	res, err := client.Send(ctx, redpack.SendRequest{
+	req := redpack.SendRequest{Packet: redpack.Packet{
 		BillNo:   billNo,
 		OpenID:   openID,
 		Amount:   amount,
@@ -180,26 +231,27 @@ func send(ctx context.Context, client *redpack.Client, openID string, amount int
 		Wishing:  wishing,
 		ActName:  actName,
 		Remark:   remark,
-	})
+	}}
+	res, err := client.Send(ctx, req)
 	if err != nil {
-		fmt.Fprintf(stdout, "send: outcome %s for bill number %s\n", redpack.Outcome(err), billNo)
+		fmt.Fprintf(stdout, "send: outcome %s for bill number %s\n", redpack.OutcomeOf(err), billNo)
 		if errors.Is(err, redpack.ErrOutcomeUnknown) {
-			fmt.Fprintln(stdout, "the red packet may have been paid: query it, or send again with the same bill number; never a new one")
+			fmt.Fprintln(stdout, "the red packet may have been paid: check it, or send again with the same bill number; never a new one")
 		}
-		return nil, err
+		return req.Payment(), err
 	}
 	fmt.Fprintf(stdout, "sent: bill %s, send_listid %s, %d fen to %s\n", res.BillNo, res.SendListID, res.Amount, res.OpenID)
-	return res, nil
+	return req.Payment(), nil
 }
 
-// query prints the record of billNo.
-func query(ctx context.Context, client *redpack.Client, billNo string, stdout io.Writer) error {
-	rec, err := client.Query(ctx, billNo)
+// check reads the record of the payment and judges it against the payment.
+func check(ctx context.Context, client *redpack.Client, pay redpack.Payment, stdout io.Writer) error {
+	rec, err := client.Check(ctx, pay)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "record: bill %s status %s (%s), %d fen, %s / %s / %s\n",
-		rec.BillNo, rec.Status, rec.Status.Outcome(), rec.TotalAmount, rec.ActName, rec.Wishing, rec.Remark)
+		rec.BillNo, rec.Status, redpack.OutcomeOf(err), rec.TotalAmount, rec.ActName, rec.Wishing, rec.Remark)
 	for _, r := range rec.Receivers {
 		fmt.Fprintf(stdout, "receiver: %s got %d fen at %s\n", r.OpenID, r.Amount, r.RcvTime.Format(time.DateTime))
 	}

@@ -9,9 +9,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
-	"net/url"
 	"os"
 	"time"
 
@@ -124,84 +121,3 @@ func publicKeyMatches(certKey, privPub crypto.PublicKey) bool {
 	}
 	return false
 }
-
-// checkBaseURL accepts https URLs, and http only for loopback hosts (tests and
-// the fake server).
-func checkBaseURL(raw string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return "", errors.New("redpack: BaseURL must be an absolute URL such as https://api.mch.weixin.qq.com")
-	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", errors.New("redpack: BaseURL must not carry user info, a query or a fragment")
-	}
-	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
-		return "", errors.New("redpack: BaseURL must be https (http is allowed only for loopback hosts)")
-	}
-	s := u.String()
-	for len(s) > 0 && s[len(s)-1] == '/' {
-		s = s[:len(s)-1]
-	}
-	return s, nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// proxyFor returns the proxy the environment (HTTPS_PROXY, NO_PROXY, ...)
-// names for base, or nil. A Client talks to one host, so this is decided once
-// in NewClient instead of on every request (which costs a few percent of a
-// loopback round trip).
-func proxyFor(base string) (func(*http.Request) (*url.URL, error), error) {
-	u, err := url.Parse(base)
-	if err != nil {
-		return nil, err
-	}
-	p, err := http.ProxyFromEnvironment(&http.Request{URL: u})
-	if err != nil {
-		// The message names the variable's problem; it may quote the proxy
-		// address, never a merchant secret.
-		return nil, fmt.Errorf("redpack: proxy from the environment: %w", err)
-	}
-	if p == nil {
-		return nil, nil
-	}
-	return http.ProxyURL(p), nil
-}
-
-// newTransport builds the one transport of a Client: TLS 1.2 or later, the
-// server verified against roots (nil = system roots), the merchant
-// certificate given through GetClientCertificate so that it is parsed once
-// and never reachable from the transport's printable fields, HTTP/1.1 with a
-// pool of maxConns connections, and the proxy decided by proxyFor.
-func newTransport(cert *tls.Certificate, roots *x509.CertPool, maxConns int, proxy func(*http.Request) (*url.URL, error)) *http.Transport {
-	return &http.Transport{
-		Proxy: proxy,
-		DialContext: (&net.Dialer{
-			Timeout:   10 * time.Second,
-			KeepAlive: 30 * time.Second,
-		}).DialContext,
-		TLSClientConfig: &tls.Config{
-			MinVersion: tls.VersionTLS12,
-			RootCAs:    roots,
-			GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
-				return cert, nil
-			},
-		},
-		TLSHandshakeTimeout:   10 * time.Second,
-		MaxIdleConns:          maxConns,
-		MaxIdleConnsPerHost:   maxConns,
-		MaxConnsPerHost:       maxConns,
-		IdleConnTimeout:       90 * time.Second,
-		ExpectContinueTimeout: 0,
-	}
-}
-
-// noRedirect keeps the client on the answer it got: a redirect is never
-// followed (it would re-send a payment elsewhere).
-func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
