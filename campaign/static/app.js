@@ -47,7 +47,7 @@
 
   function apply(s) {
     ["state", "rows", "planned", "paid", "failed", "unknown", "pending", "workers",
-     "paid_yuan", "failed_yuan", "unknown_yuan", "total_yuan", "rate_text", "eta_text"].forEach(function (k) {
+     "paid_yuan", "failed_yuan", "unknown_yuan", "total_yuan", "rate_text"].forEach(function (k) {
       set(k, s[k]);
     });
     set("percent", s.percent.toFixed(1));
@@ -61,8 +61,29 @@
     document.getElementById("pause-form").hidden = paused;
     document.getElementById("resume-form").hidden = !paused;
     failures(s.failures);
+    rowsRate(s);
     document.getElementById("updated").textContent = new Date().toLocaleTimeString();
     root.setAttribute("data-polls", String((parseInt(root.getAttribute("data-polls"), 10) || 0) + 1));
+  }
+
+  // The rows settled per second, from this page's own readings over the
+  // last 15 s, and the ETA at that pace; until two readings a few seconds
+  // apart exist (or while paused or done), the server's ETA is shown.
+  var readings = [];
+  function rowsRate(s) {
+    var now = Date.now(), settled = s.paid + s.failed;
+    if (readings.length && settled < readings[readings.length - 1].n) { readings = []; }
+    readings.push({ t: now, n: settled });
+    while (readings.length > 2 && now - readings[0].t > 15000) { readings.shift(); }
+    var first = readings[0], dt = (now - first.t) / 1000, rate = null;
+    if (dt >= 3) { rate = (settled - first.n) / dt; }
+    document.getElementById("rows-rate").textContent = rate === null ? "–" : rate.toFixed(1);
+    var eta = s.eta_text, left = s.rows - settled;
+    if (s.state === "running" && rate !== null && rate > 0 && left > 0) {
+      var sec = Math.round(left / rate), m = Math.floor(sec / 60);
+      eta = (m > 0 ? m + "m" : "") + (sec % 60) + "s";
+    }
+    document.getElementById("eta").textContent = eta;
   }
 
   function poll() {

@@ -234,6 +234,15 @@ func TestBrowserCampaignRun(t *testing.T) {
 		t.Fatalf("the page was reloaded (mark %d, %v)", mark, err)
 	}
 	t.Logf("paid count on the page: %d at first, %d without reloading", before, after)
+	// The page measures the rows settled per second and an ETA from it.
+	var rate, eta string
+	webWaitFor(t, 15*time.Second, "the page's rows/s", func() bool {
+		rate, _ = chromedp.Run(tab, chromedp.TextContent(chromedp.ID("rows-rate")))
+		eta, _ = chromedp.Run(tab, chromedp.TextContent(chromedp.ID("eta")))
+		r, err := strconv.ParseFloat(rate, 64)
+		return err == nil && r > 0 && strings.HasSuffix(eta, "s")
+	})
+	t.Logf("page: %s rows/s, ETA %s (run at -rate 12)", rate, eta)
 
 	// Pause: status -json in another process sees it, the ledger stops.
 	if err := chromedp.Do(tab, chromedp.Click(chromedp.ID("pause")), chromedp.WaitVisible(chromedp.ID("resume"))); err != nil {
@@ -301,8 +310,11 @@ func TestBrowserCampaignRun(t *testing.T) {
 	if err != nil || !strings.Contains(hist, bills[0].BillNo) || !strings.Contains(hist, "send") || !strings.Contains(hist, "OK") {
 		t.Errorf("row history (%v):\n%s", err, hist)
 	}
-	// The search page keeps polling: let it catch up, then take the picture.
-	time.Sleep(1500 * time.Millisecond)
+	// The search page keeps polling: let it measure its rate, then take the picture.
+	webWaitFor(t, 15*time.Second, "the search page's rows/s", func() bool {
+		r, _ := chromedp.Run(tab, chromedp.TextContent(chromedp.ID("rows-rate")))
+		return r != "–" && r != ""
+	})
 	shot, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
