@@ -189,7 +189,7 @@ func TestWebPages(t *testing.T) {
 			for _, want := range []string{
 				`id="paid">3<`, `id="failed">2<`, `id="unknown">1<`, `id="planned">4<`, `id="rows">10<`,
 				`id="paid-yuan">30.00<`, `id="failed-yuan">20.00<`,
-				`SENDNUM_LIMIT`, `raise the per-user daily count`, `id="state">running<`, `id="rate">2.5/s<`, `id="eta">2s<`,
+				`SENDNUM_LIMIT`, `raise the per-user daily count`, `id="state">running<`, `>2.5/s</span> requests (last minute)`, `id="eta">2s<`,
 				`action="` + p + `/campaigns/spring-2026/pause"`, `method="post"`,
 				`data-api="` + p + `/api/campaigns/spring-2026"`, `src="` + p + `/static/app.js"`,
 				`href="` + p + `/riverui/"`, `href="` + p + `/metrics"`,
