@@ -214,7 +214,7 @@ func soak(t *testing.T, cfg soakConfig) {
 			}
 		default:
 		}
-		code := w.wait(t, 5*time.Minute)
+		code := w.wait(t, max(5*time.Minute, time.Duration(cfg.rows/50)*time.Second))
 		if code < 0 || (code == exitCampaignPaused && cfg.notEnough && i < len(workers)-1) {
 			continue
 		}
