@@ -3,6 +3,7 @@ package redpack
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -238,7 +239,7 @@ func (c *Client) queryFailed(ctx context.Context, billNo string, err error) (*Re
 	case errors.As(err, &ue):
 		return nil, ue, true
 	case errors.As(err, &ns):
-		return nil, c.unknown(ctx, opQuery, billNo, ns.Attempts, false, nil, errors.New("the query did not reach WeChat Pay: "+causeText(ns.Err))), ctx.Err() == nil
+		return nil, c.unknown(ctx, opQuery, billNo, ns.Attempts, false, nil, fmt.Errorf("the query did not reach WeChat Pay: %w", ns.Err)), ctx.Err() == nil
 	case errors.As(err, &ae):
 		return nil, c.unknown(ctx, opQuery, billNo, 1, false, &ae.Answer, errors.New("the query was refused")), false
 	case errors.As(err, &ve):

@@ -208,3 +208,40 @@ func TestQueryRecordFromTheLedger(t *testing.T) {
 		t.Errorf("Query of an unknown bill: %v; want UNKNOWN matching ErrNotFound", err)
 	}
 }
+
+// TestResolveUnreachableIsUnknown (issue 8 item 2): when no query reaches
+// WeChat Pay, the send is still unknown, and nothing in the error matches
+// ErrNotSent (which would read as "the red packet was not sent").
+func TestResolveUnreachableIsUnknown(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t)
+	cfg := srv.Config()
+	cfg.BaseURL = "https://" + closedAddr(t)
+	c, err := redpack.NewClient(cfg, redpack.WithRetryPolicy(rt.FastRetryPolicy()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	rec, err := c.Resolve(ctx, sendReq("UNREACH1").Payment())
+	if rec != nil || redpack.OutcomeOf(err) != redpack.OutcomeUnknown || errors.Is(err, redpack.ErrNotSent) {
+		t.Fatalf("Resolve = %v, %v; want an unknown outcome that does not match ErrNotSent", rec, err)
+	}
+	checkBillNo(t, err, "UNREACH1")
+}
+
+// TestResolvePollFloor: with a retry policy without delays, Resolve still
+// waits a second between queries instead of spinning.
+func TestResolvePollFloor(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t)
+	c := srv.NewClient(redpack.WithRetryPolicy(redpack.RetryPolicy{MaxAttempts: 1}))
+	ctx, cancel := context.WithTimeout(t.Context(), 1500*time.Millisecond)
+	defer cancel()
+	if _, err := c.Resolve(ctx, sendReq("FLOOR1").Payment()); redpack.OutcomeOf(err) != redpack.OutcomeUnknown {
+		t.Fatalf("Resolve: %v; want an unknown outcome", err)
+	}
+	if n := len(srv.Requests()); n < 1 || n > 2 {
+		t.Errorf("%d queries in 1.5 s with a zero-delay policy; want 1 or 2 (one a second)", n)
+	}
+}

@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -71,8 +72,11 @@ type RunOptions struct {
 	// requests a second. See limiter.go.
 	Jitter  time.Duration
 	Backoff Backoff
-	// Progress, if set, is called about once a second with the summary.
-	Progress func(*Summary)
+	// Progress, if set, is called every ProgressEvery (default 1 s) with
+	// the summary (a summary reads every row: on a large campaign call it
+	// less often).
+	Progress      func(*Summary)
+	ProgressEvery time.Duration
 	// Logger receives warnings (default: discard).
 	Logger *slog.Logger
 	// WorkerID names this process in the database (default host-pid-random).
@@ -352,7 +356,7 @@ func (r *runner) supervise(ctx context.Context) (*RunResult, error) {
 				return &RunResult{Done: true}, nil
 			}
 		}
-		if r.opts.Progress != nil && now.Sub(lastProgress) >= time.Second {
+		if r.opts.Progress != nil && now.Sub(lastProgress) >= cmp.Or(r.opts.ProgressEvery, time.Second) {
 			lastProgress = now
 			if s, err := r.db.Summary(ctx, r.c.id); err == nil {
 				r.opts.Progress(s)

@@ -6,11 +6,15 @@
 //
 // # Quick start
 //
-//	srv := redpacktest.NewTestServer(t) // closed when the test ends
-//	client := srv.NewClient()           // fast retries: see FastRetryPolicy
-//	res, err := client.Send(ctx, redpack.SendRequest{BillNo: billNo, OpenID: "o1", Amount: 100,
-//		SendName: "Shop", Wishing: "Thanks", ActName: "Promo", Remark: "-"})
-//	fmt.Println(srv.TotalPaid(), srv.Packets())
+//	srv := redpacktest.NewTestServer(t)                // closed when the test ends
+//	client := srv.NewClient(redpack.WithNodeID(1))     // fast retries: see FastRetryPolicy
+//	srv.Inject(redpacktest.EndpointSend, redpacktest.PayThenDrop(), 1)
+//	billNo, _ := client.NewBillNo()
+//	req := redpack.SendRequest{Packet: redpack.Packet{BillNo: billNo, OpenID: "o1", Amount: 100,
+//		SendName: "Shop", Wishing: "Thanks", ActName: "Promo", Remark: "-"}}
+//	_, err := client.Send(ctx, req)   // UNKNOWN: paid, answer lost
+//	rec, err := client.Resolve(ctx, req.Payment()) // SENT
+//	fmt.Println(srv.TotalPaid(), srv.Packets())    // 100, one packet
 //
 // # Construction and options
 //

@@ -271,9 +271,10 @@ func campaignRun(ctx context.Context, args []string, env func(string) string, st
 	}
 	res, err := db.Run(ctx, f.id, campaign.RunOptions{
 		Client: client, Rate: r, Concurrency: conc, Jitter: jitter,
-		Backoff:  campaign.Backoff{First: backoff, Max: backoffMax, NotSent: min(time.Second, max(backoff, 10*time.Millisecond))},
-		Progress: func(s *campaign.Summary) { prog.run(s, false) },
-		Logger:   slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Backoff:       campaign.Backoff{First: backoff, Max: backoffMax, NotSent: min(time.Second, max(backoff, 10*time.Millisecond))},
+		Progress:      func(s *campaign.Summary) { prog.run(s, false) },
+		ProgressEvery: prog.every(),
+		Logger:        slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	switch {
 	case errors.Is(err, campaign.ErrLocked):

@@ -67,3 +67,12 @@ func (p *progress) plan(rows int64) {
 		fmt.Fprintf(p.w, "%s: %d rows checked\n", time.Since(p.start).Round(time.Second), rows)
 	}
 }
+
+// every is how often the bar (1 s) or the plain lines (plainEvery) need a
+// summary.
+func (p *progress) every() time.Duration {
+	if p.bar != nil {
+		return time.Second
+	}
+	return plainEvery
+}

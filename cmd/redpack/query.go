@@ -142,6 +142,9 @@ func runQuery(ctx context.Context, args []string, env func(string) string, stdou
 		hint = "\"redpack resolve " + billNo + " -openid OPENID -amount FEN\""
 	}
 	switch {
+	case code == exitOK && rec != nil && len(rec.Receivers) == 0:
+		out.Next = "paid as far as a record can tell: an unclaimed packet's record does not show its recipient, so a payment of the same amount to another openid under this bill number would read the same; " +
+			"to be sure, send the identical request again (same -billno, -openid and -amount): WeChat Pay answers the original success, or FATAL_ERROR (exit 5) if the bill number is another payment's"
 	case code == exitOK:
 	case code == exitFailed:
 		out.Next = "the red packet was not paid under this bill number; to pay, send again under a new bill number"
@@ -185,7 +188,11 @@ func printRecord(w io.Writer, out *recordOutput, rec *redpack.Record) {
 	case rec == nil:
 		fmt.Fprintf(w, "%s: gethbinfo bill %s\n", out.Outcome, out.BillNo)
 	default:
-		fmt.Fprintf(w, "%s: red packet %s (%s)\n", rec.Status, out.BillNo, describeStatus(rec.Status))
+		judged := ""
+		if out.Payment == nil {
+			judged = "; not checked against a payment"
+		}
+		fmt.Fprintf(w, "%s: red packet %s (%s%s)\n", rec.Status, out.BillNo, describeStatus(rec.Status), judged)
 	}
 	t := newTable(w)
 	t.row("mch_billno", out.BillNo)

@@ -19,7 +19,7 @@ func TestQuery(t *testing.T) {
 	// With the payment: judged, paid.
 	r := runCmd(t, e, append([]string{"query", "Q1"}, payment...)...)
 	wantCode(t, r, exitOK)
-	for _, want := range []string{"SENT: red packet Q1", "status", "100 fen (1.00 yuan)", "新年红包", "payment"} {
+	for _, want := range []string{"SENT: red packet Q1", "status", "100 fen (1.00 yuan)", "新年红包", "payment", "does not show its recipient"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("stdout lacks %q\n%s", want, r)
 		}
@@ -35,7 +35,8 @@ func TestQuery(t *testing.T) {
 	rec := out.Record
 	if out.Outcome != "OK" || rec == nil || rec.Status != "RECEIVED" || rec.TotalAmount != 100 || len(rec.Receivers) != 1 ||
 		rec.Receivers[0].OpenID != testOpenID || rec.Receivers[0].Amount != 100 || rec.Receivers[0].RcvTime == "" ||
-		out.Payment == nil || out.Payment.OpenID != testOpenID || out.Payment.Amount != 100 || out.Payment.TotalNum != 1 {
+		out.Payment == nil || out.Payment.OpenID != testOpenID || out.Payment.Amount != 100 || out.Payment.TotalNum != 1 ||
+		out.Next != "" {
 		t.Errorf("output %+v, record %+v", out, rec)
 	}
 	r = runCmd(t, e, append([]string{"query", "-json"}, append(payment, "Q1")...)...)
@@ -70,6 +71,9 @@ func TestQueryWithoutPayment(t *testing.T) {
 	if out.Record == nil || out.Record.Status != "SENT" || out.Outcome != "UNKNOWN" || out.Payment != nil ||
 		!strings.Contains(out.Next, "-openid and -amount") {
 		t.Errorf("output %+v", out)
+	}
+	if r := runCmd(t, e, "query", "QR1"); !strings.Contains(r.stdout, "not checked against a payment") {
+		t.Errorf("human output does not say the record is unjudged\n%s", r)
 	}
 	wantCode(t, runCmd(t, e, sendArgs("QR2")...), exitFailed) // NOTENOUGH: a FAILED bill
 	r = runCmd(t, e, "query", "QR2", "-json")

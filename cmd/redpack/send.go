@@ -156,7 +156,11 @@ func printSend(w io.Writer, out *sendOutput, class redpack.Outcome) {
 		t.row("err_code_des", e.ErrCodeDes)
 		t.row("return_msg", e.ReturnMsg)
 		if la := e.LastAnswer; la != nil {
-			t.row("last answer", la.ErrCode+" "+la.ReturnCode+" (proves nothing: an earlier attempt may have been paid)")
+			code := la.ErrCode
+			if code == "" {
+				code = "return_code " + la.ReturnCode
+			}
+			t.row("last answer", code+" (proves nothing: an earlier attempt may have been paid)")
 		}
 		for _, f := range e.Fields {
 			t.row("invalid "+f.Field, f.Reason)

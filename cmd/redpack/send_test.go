@@ -230,6 +230,9 @@ func TestExitCodes(t *testing.T) {
 			if tt.code == exitUnknown && !strings.Contains(r.stdout, "redpack resolve "+tt.bill+" -openid "+testOpenID+" -amount 100") {
 				t.Errorf("no resolve hint\n%s", r)
 			}
+			if tt.lastAnswer != "" && !strings.Contains(r.stdout, "last answer  "+tt.lastAnswer+" (proves nothing") {
+				t.Errorf("the last answer is not shown as only the last answer\n%s", r)
+			}
 		})
 	}
 }
