@@ -94,7 +94,14 @@ func TestConflictFinalRetry(t *testing.T) {
 			res := runDone(t, db, srv, "f")
 			assert.Contains(t, res.PauseReason, "CONFLICT")
 			assert.Zero(t, res.Summary.Failed.Rows)
+			require.Equal(t, int64(1), res.Summary.Conflict.Rows, "the conflicting row is held")
 
+			res = runDone(t, db, srv, "f")
+			assert.False(t, res.Done, "a held row keeps the campaign from done")
+			assert.Contains(t, res.PauseReason, "held")
+			rr, err := db.Retry(ctx, "f", []string{"FATAL_ERROR"})
+			require.NoError(t, err)
+			require.Equal(t, 1, rr.Retried)
 			res = runDone(t, db, srv, "f")
 			require.True(t, res.Done, "%+v", res)
 			assert.Equal(t, int64(2), res.Summary.Paid.Rows)
@@ -105,7 +112,7 @@ func TestConflictFinalRetry(t *testing.T) {
 			assert.Equal(t, "SENDNUM_LIMIT", fails[0].ErrCode)
 			assert.Contains(t, fails[0].Advice, "retry")
 
-			rr, err := db.Retry(ctx, "f", []string{"NO_AUTH"})
+			rr, err = db.Retry(ctx, "f", []string{"NO_AUTH"})
 			require.NoError(t, err)
 			assert.Zero(t, rr.Retried)
 			var failedKey string
@@ -119,7 +126,7 @@ func TestConflictFinalRetry(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, 1, rr.Retried)
 			nw := row(t, db, "f", failedKey).Row
-			assert.Equal(t, 1, nw.Generation)
+			assert.Equal(t, old.Generation+1, nw.Generation)
 			assert.NotEqual(t, old.BillNo, nw.BillNo)
 			assert.Equal(t, StatusPlanned, nw.Status)
 			// Found by its old bill number too.

@@ -353,6 +353,14 @@ func (r *runner) supervise(ctx context.Context) (*RunResult, error) {
 			var open int64
 			if err := r.db.sql.QueryRowContext(ctx, r.db.q(`SELECT COUNT(*) FROM redpack_rows WHERE campaign_id = ? AND status IN (?, ?)`),
 				r.c.id, StatusPlanned, StatusUnknown).Scan(&open); err == nil && open == 0 {
+				var held int64
+				if err := r.db.sql.QueryRowContext(ctx, r.db.q(`SELECT COUNT(*) FROM redpack_rows WHERE campaign_id = ? AND status = ?`),
+					r.c.id, StatusConflict).Scan(&held); err != nil {
+					continue
+				}
+				if held > 0 {
+					return &RunResult{PauseReason: fmt.Sprintf("CONFLICT: %d rows are held because their bill number belongs to another payment; find out why, then `retry -codes FATAL_ERROR`", held)}, nil
+				}
 				return &RunResult{Done: true}, nil
 			}
 		}
@@ -590,7 +598,9 @@ func (r *runner) record(ctx context.Context, cl *claimed, a answer) error {
 			}
 			return set(`status = ?, next_at = ?`, st, now+b.NotSent.Microseconds())
 		case outConflict:
-			if err := set(`status = ?, unknown_seen = 1, pending = 0, err_code = ?, next_at = ?`, StatusUnknown, cmpOr(a.errCode, "FATAL_ERROR"), backoff()); err != nil {
+			// Hold the row: never re-send these parameters under this bill,
+			// never read its record as this payment's.
+			if err := set(`status = ?, unknown_seen = 1, pending = 0, err_code = ?, wx_status = 'CONFLICT'`, StatusConflict, cmpOr(a.errCode, "FATAL_ERROR")); err != nil {
 				return err
 			}
 			return r.pauseTx(ctx, tx, fmt.Sprintf("CONFLICT on bill %s (row %s): the bill number belongs to a payment with other parameters; find out why before going on (%s)", cl.pay.billNo, strconv.FormatInt(cl.seq, 10), a.detail))
