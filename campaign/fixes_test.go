@@ -2,6 +2,7 @@ package campaign
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 
 	"github.com/redpack-go/redpack/redpacktest"
@@ -66,6 +67,66 @@ func TestConflictHeldNeverPaid(t *testing.T) {
 			res = runDone(t, db, srv, "h")
 			require.True(t, res.Done, "%+v", res)
 			assert.Len(t, srv.Packets(), 2)
+		})
+	}
+}
+
+// Review finding 2: a retry that read its FAILED rows before another retry
+// (or a run) moved them must change nothing: no skipped generation, no PAID
+// or in-flight row turned back to PLANNED.
+func TestRetryIsConditional(t *testing.T) {
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			db := openTest(t, kind)
+			srv := redpacktest.NewServer(redpacktest.WithFreqLimit(0), redpacktest.WithUserDailyLimits(1, 100000))
+			defer srv.Close()
+			ctx := context.Background()
+			_, err := db.Plan(ctx, basePlan("r"), csvOpener("key,openid,amount\nx,oSame,100\ny,oSame,100\n"))
+			require.NoError(t, err)
+			res := runDone(t, db, srv, "r")
+			require.True(t, res.Done)
+			c, err := db.campaign(ctx, db.sql, "r")
+			require.NoError(t, err)
+			// Retry #2 reads its list first ...
+			var stale []retryCand
+			require.NoError(t, db.tx(ctx, func(tx *sql.Tx) error {
+				stale, _, err = db.retryCandidates(ctx, tx, "r", nil)
+				return err
+			}))
+			require.Len(t, stale, 1)
+			// ... retry #1 commits, and a run pays the new generation.
+			rr, err := db.Retry(ctx, "r", nil)
+			require.NoError(t, err)
+			require.Equal(t, 1, rr.Retried)
+			apply := func() int {
+				var n int
+				require.NoError(t, db.tx(ctx, func(tx *sql.Tx) error {
+					n, err = db.retryApply(ctx, tx, c, stale)
+					return err
+				}))
+				return n
+			}
+			// Generation 1 is PLANNED (a run may be sending it): the stale
+			// retry must not move it to generation 2.
+			assert.Zero(t, apply(), "a stale candidate is not regenerated")
+			// A run pays generation 1 (no daily limit on this server).
+			srv2 := redpacktest.NewServer(redpacktest.WithFreqLimit(0))
+			defer srv2.Close()
+			require.True(t, runDone(t, db, srv2, "r").Done)
+			var key string
+			for _, k := range []string{"x", "y"} {
+				if row(t, db, "r", k).Row.Generation == 1 {
+					key = k
+				}
+			}
+			require.NotEmpty(t, key)
+			before := row(t, db, "r", key).Row
+			require.Equal(t, StatusPaid, before.Status)
+			assert.Zero(t, apply(), "a PAID row is never regenerated")
+			after := row(t, db, "r", key).Row
+			assert.Equal(t, before.Generation, after.Generation)
+			assert.Equal(t, before.BillNo, after.BillNo)
+			assert.Equal(t, before.Status, after.Status)
 		})
 	}
 }

@@ -645,23 +645,34 @@ func (r *runner) record(ctx context.Context, cl *claimed, a answer) error {
 // regen gives a row whose bill number is known not to have paid a new one
 // (generation + 1), ready to send.
 func (r *runner) regen(ctx context.Context, tx *sql.Tx, cl *claimed, now int64, code string) error {
-	return regenRow(ctx, r.db, tx, r.c, cl.seq, now, code)
+	_, err := regenRow(ctx, r.db, tx, r.c, cl.seq, cl.generation, StatusUnknown, now, code)
+	return err
 }
 
-func regenRow(ctx context.Context, db *DB, tx *sql.Tx, c *campaignRow, seq int64, now int64, code string) error {
+// regenRow moves the row from generation gen to gen+1 with a new bill
+// number, only if it still has that generation and status and is still
+// known not to have paid (no unknown attempt, or a FAILED record; a CONFLICT
+// row's bill belongs to another payment). It reports whether it did: a
+// concurrent retry or run that moved the row first wins.
+func regenRow(ctx context.Context, db *DB, tx *sql.Tx, c *campaignRow, seq int64, gen int, status string, now int64, code string) (bool, error) {
 	var key string
-	var gen int
-	if err := tx.QueryRowContext(ctx, db.q(`SELECT row_key, generation FROM redpack_rows WHERE campaign_id = ? AND seq = ?`), c.id, seq).Scan(&key, &gen); err != nil {
-		return err
+	if err := tx.QueryRowContext(ctx, db.q(`SELECT row_key FROM redpack_rows WHERE campaign_id = ? AND seq = ?`), c.id, seq).Scan(&key); err != nil {
+		return false, err
 	}
 	bill, err := deriveBillNo(c.mchID, billRef(c.uid, key, gen+1))
 	if err != nil {
-		return err
+		return false, err
 	}
-	_, err = tx.ExecContext(ctx, db.q(`UPDATE redpack_rows SET generation = ?, bill_no = ?, status = ?, pending = 0, unknown_seen = 0, tries = 0, next_at = 0,
-		lease_owner = '', lease_until = 0, send_listid = '', wx_status = '', err_code = ?, updated_at = ? WHERE campaign_id = ? AND seq = ?`),
-		gen+1, bill, StatusPlanned, code, now, c.id, seq)
-	return err
+	res, err := tx.ExecContext(ctx, db.q(`UPDATE redpack_rows SET generation = ?, bill_no = ?, status = ?, pending = 0, unknown_seen = 0, tries = 0, next_at = 0,
+		lease_owner = '', lease_until = 0, send_listid = '', wx_status = '', err_code = ?, updated_at = ?
+		WHERE campaign_id = ? AND seq = ? AND generation = ? AND status = ?
+		  AND (status = ? OR unknown_seen = 0 OR wx_status = 'FAILED')`),
+		gen+1, bill, StatusPlanned, code, now, c.id, seq, gen, status, StatusConflict)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 func (r *runner) pauseTx(ctx context.Context, tx *sql.Tx, reason string) error {
