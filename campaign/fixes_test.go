@@ -130,3 +130,65 @@ func TestRetryIsConditional(t *testing.T) {
 		})
 	}
 }
+
+// Review finding 3: a claim whose lease ran out (another claim of the same
+// process owns the row now) cannot overwrite the row; an OK of an older
+// generation pauses the campaign instead of vanishing; a merchant-wide
+// FINAL keeps the bill number.
+func TestRecordStaleClaim(t *testing.T) {
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			db := openTest(t, kind)
+			ctx := context.Background()
+			_, err := db.Plan(ctx, basePlan("s"), csvOpener("key,openid,amount\na,oA,100\n"))
+			require.NoError(t, err)
+			c, err := db.campaign(ctx, db.sql, "s")
+			require.NoError(t, err)
+			r := &runner{db: db, c: c, opts: RunOptions{Backoff: fastBackoff.withDefaults()}, worker: "w1"}
+			expire := func() {
+				_, err := db.sql.ExecContext(ctx, db.q(`UPDATE redpack_rows SET lease_until = 0 WHERE campaign_id = ?`), "s")
+				require.NoError(t, err)
+			}
+			cl1, err := r.claim(ctx, 1)
+			require.NoError(t, err)
+			require.NotNil(t, cl1)
+			expire()
+			cl2, err := r.claim(ctx, 1)
+			require.NoError(t, err)
+			require.NotNil(t, cl2)
+			bill := cl2.pay.billNo
+			// The stale claim's answers change nothing.
+			require.NoError(t, r.record(ctx, cl1, answer{outcome: outFinal, errCode: "NOTENOUGH"}))
+			require.NoError(t, r.record(ctx, cl1, answer{outcome: outFinal, errCode: "SENDNUM_LIMIT"}))
+			got := row(t, db, "s", "a").Row
+			assert.Equal(t, StatusUnknown, got.Status)
+			assert.Equal(t, 0, got.Generation)
+			assert.Equal(t, bill, got.BillNo)
+			assert.Empty(t, got.ErrCode)
+
+			// The live claim's NOTENOUGH pauses and keeps the bill: a query
+			// comes next, no new bill number without retry.
+			require.NoError(t, r.record(ctx, cl2, answer{outcome: outFinal, errCode: "NOTENOUGH"}))
+			got = row(t, db, "s", "a").Row
+			assert.Equal(t, 0, got.Generation)
+			assert.Equal(t, bill, got.BillNo)
+			assert.True(t, got.Pending)
+			s, err := db.Summary(ctx, "s")
+			require.NoError(t, err)
+			assert.Contains(t, s.PauseReason, "NOTENOUGH")
+			require.NoError(t, db.Resume(ctx, "s"))
+
+			// An OK of an older generation is never dropped.
+			cl3, err := r.claim(ctx, 1)
+			require.NoError(t, err)
+			require.NotNil(t, cl3)
+			_, err = db.sql.ExecContext(ctx, db.q(`UPDATE redpack_rows SET generation = 1 WHERE campaign_id = ?`), "s")
+			require.NoError(t, err)
+			require.NoError(t, r.record(ctx, cl3, answer{outcome: outOK}))
+			s, err = db.Summary(ctx, "s")
+			require.NoError(t, err)
+			assert.Contains(t, s.PauseReason, bill)
+			assert.Contains(t, s.PauseReason, "paid twice")
+		})
+	}
+}

@@ -552,16 +552,28 @@ func (r *runner) record(ctx context.Context, cl *claimed, a answer) error {
 			return err
 		}
 		var owner string
-		var gen int
-		if err := tx.QueryRowContext(ctx, r.db.q(`SELECT lease_owner, generation FROM redpack_rows WHERE campaign_id = ? AND seq = ?`), r.c.id, cl.seq).Scan(&owner, &gen); err != nil {
+		var gen, attempts int
+		lock := ""
+		if r.db.dialect == dialectPostgres {
+			lock = " FOR UPDATE"
+		}
+		if err := tx.QueryRowContext(ctx, r.db.q(`SELECT lease_owner, generation, attempts FROM redpack_rows WHERE campaign_id = ? AND seq = ?`+lock), r.c.id, cl.seq).Scan(&owner, &gen, &attempts); err != nil {
 			return err
 		}
 		if gen != cl.generation {
+			if a.outcome == outOK {
+				// Never drop a payment: the row moved on to a new bill while
+				// this one paid. Stop everything until a human looks.
+				return r.pauseTx(ctx, tx, fmt.Sprintf("bill %s of row %d (generation %d) was paid after the row moved to generation %d: the row may be paid twice; find out before going on", cl.pay.billNo, cl.seq, cl.generation, gen))
+			}
 			return nil
 		}
-		if owner != r.worker && a.outcome != outOK {
-			// Our lease ran out and another worker owns the row: it settles
-			// it; the attempt above keeps what we learnt.
+		// attempts is bumped by every claim: it is this claim's token. A
+		// stale claim (our lease ran out, another claim, maybe in this very
+		// process, owns the row) only records an OK; the attempt above
+		// keeps what it learnt.
+		mine := owner == r.worker && attempts == cl.n
+		if !mine && a.outcome != outOK {
 			return nil
 		}
 		set := func(stmt string, args ...any) error {
@@ -607,21 +619,18 @@ func (r *runner) record(ctx context.Context, cl *claimed, a answer) error {
 		case outFinal:
 			code := cmpOr(a.errCode, "FINAL")
 			if cl.kind == "query" {
-				// A FAILED record: known not paid.
-				if regenOnFinal(cl.errCode) {
-					return r.regen(ctx, tx, cl, now, cl.errCode)
-				}
+				// A FAILED record: known not paid. A new bill number only
+				// by an explicit retry.
 				return set(`status = ?, pending = 0, err_code = ?, wx_status = ?`, StatusFailed, cmpOr(cl.errCode, code), "FAILED")
 			}
-			if regenOnFinal(code) {
-				if err := r.pauseTx(ctx, tx, fmt.Sprintf("%s on bill %s: %s; fix it (top up, raise the cap), then run again", code, cl.pay.billNo, a.detail)); err != nil {
+			if merchantFinal(code) {
+				// Merchant-wide: pause and keep the bill. The next step is a
+				// query (the old bill may yet pay: PROCESSING then FAILED
+				// has been seen); a FAILED record makes the row FAILED with
+				// this code, for `retry -codes` after the fix.
+				if err := r.pauseTx(ctx, tx, fmt.Sprintf("%s on bill %s: %s; fix it (top up, raise the cap), then run again and `retry -codes %s`", code, cl.pay.billNo, a.detail, code)); err != nil {
 					return err
 				}
-				if !cl.unknown {
-					return r.regen(ctx, tx, cl, now, code)
-				}
-				// An earlier attempt is unknown: the old bill may have paid;
-				// query it before anything else.
 				return set(`status = ?, pending = 1, err_code = ?, next_at = ?`, StatusUnknown, code, now)
 			}
 			return set(`status = ?, pending = 0, err_code = ?`, StatusFailed, code)
@@ -640,13 +649,6 @@ func (r *runner) record(ctx context.Context, cl *claimed, a answer) error {
 		}
 		return fmt.Errorf("campaign: unknown outcome %q", a.outcome)
 	})
-}
-
-// regen gives a row whose bill number is known not to have paid a new one
-// (generation + 1), ready to send.
-func (r *runner) regen(ctx context.Context, tx *sql.Tx, cl *claimed, now int64, code string) error {
-	_, err := regenRow(ctx, r.db, tx, r.c, cl.seq, cl.generation, StatusUnknown, now, code)
-	return err
 }
 
 // regenRow moves the row from generation gen to gen+1 with a new bill
