@@ -3,6 +3,8 @@ package campaign
 import (
 	"context"
 	"database/sql"
+	"io"
+	"strings"
 	"testing"
 
 	"github.com/redpack-go/redpack/redpacktest"
@@ -189,6 +191,46 @@ func TestRecordStaleClaim(t *testing.T) {
 			require.NoError(t, err)
 			assert.Contains(t, s.PauseReason, bill)
 			assert.Contains(t, s.PauseReason, "paid twice")
+		})
+	}
+}
+
+// Review finding 4: the file changes between plan's two reads; what pass 1
+// checked (-max-total, the summary) must be what is stored, or nothing is.
+func TestPlanInputChangedBetweenPasses(t *testing.T) {
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			db := openTest(t, kind)
+			ctx := context.Background()
+			calls := 0
+			open := func() (io.ReadCloser, error) {
+				calls++
+				s := "key,openid,amount\na,oA,100\n"
+				if calls > 1 {
+					s += "b,oB,20000\nc,oC,20000\n"
+				}
+				return io.NopCloser(strings.NewReader(s)), nil
+			}
+			opts := basePlan("p")
+			opts.MaxTotal = 1000
+			_, err := db.Plan(ctx, opts, open)
+			require.Error(t, err)
+			assert.ErrorIs(t, err, ErrInputChanged)
+			_, err = db.Summary(ctx, "p")
+			assert.ErrorIs(t, err, ErrNoCampaign, "nothing stored")
+
+			// Same row count and total, another openid: refused too.
+			calls = 0
+			open2 := func() (io.ReadCloser, error) {
+				calls++
+				o := "oA"
+				if calls > 1 {
+					o = "oEVIL"
+				}
+				return io.NopCloser(strings.NewReader("key,openid,amount\na," + o + ",100\n")), nil
+			}
+			_, err = db.Plan(ctx, opts, open2)
+			assert.ErrorIs(t, err, ErrInputChanged)
 		})
 	}
 }
