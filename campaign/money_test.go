@@ -54,28 +54,43 @@ func TestMerchantStopPausesThenResumes(t *testing.T) {
 }
 
 // A real empty balance: the ledger answers NOTENOUGH, the campaign pauses,
-// no row fails, the bill that met NOTENOUGH is replaced (it is dead at
-// WeChat Pay, and known not to have paid).
+// no row fails and every bill is kept (no new bill number without an
+// explicit retry). The next run queries the bills that met NOTENOUGH: their
+// FAILED records make them FAILED NOTENOUGH, and `retry -codes NOTENOUGH`
+// gives them new bills.
 func TestBalanceRunsOut(t *testing.T) {
 	db := openTest(t, "sqlite")
 	srv := redpacktest.NewServer(redpacktest.WithFreqLimit(0), redpacktest.WithBalance(1000))
 	defer srv.Close()
-	_, err := db.Plan(context.Background(), basePlan("b"), csvOpener("key,openid,amount\na,oA,400\nb,oB,400\nc,oC,400\nd,oD,400\n"))
+	ctx := context.Background()
+	_, err := db.Plan(ctx, basePlan("b"), csvOpener("key,openid,amount\na,oA,400\nb,oB,400\nc,oC,400\nd,oD,400\n"))
 	require.NoError(t, err)
 	res := runDone(t, db, srv, "b")
 	assert.Contains(t, res.PauseReason, "NOTENOUGH")
 	assert.Zero(t, res.Summary.Failed.Rows)
 	assert.Equal(t, int64(2), res.Summary.Paid.Rows)
-	regen := 0
 	for _, k := range []string{"a", "b", "c", "d"} {
-		r := row(t, db, "b", k)
-		if r.Row.Generation == 1 {
-			regen++
-			assert.Equal(t, StatusPlanned, r.Row.Status)
-			assert.Equal(t, "NOTENOUGH", r.Row.ErrCode)
+		assert.Zero(t, row(t, db, "b", k).Row.Generation, "no new bill without retry")
+	}
+	// The balance is still empty: a row not sent yet meets NOTENOUGH too,
+	// and the following run's query settles it.
+	for range 4 {
+		if res = runDone(t, db, srv, "b"); res.Done {
+			break
+		}
+		assert.Contains(t, res.PauseReason, "NOTENOUGH")
+	}
+	require.True(t, res.Done, "%+v", res)
+	require.Equal(t, int64(2), res.Summary.Failed.Rows)
+	for _, k := range []string{"a", "b", "c", "d"} {
+		if r := row(t, db, "b", k).Row; r.Status == StatusFailed {
+			assert.Equal(t, "NOTENOUGH", r.ErrCode)
+			assert.Equal(t, "FAILED", r.WxStatus)
 		}
 	}
-	assert.Positive(t, regen)
+	rr, err := db.Retry(ctx, "b", []string{"NOTENOUGH"})
+	require.NoError(t, err)
+	assert.Equal(t, 2, rr.Retried)
 }
 
 // CONFLICT pauses; a per-row FINAL fails the row with its code; retry gives
@@ -94,7 +109,14 @@ func TestConflictFinalRetry(t *testing.T) {
 			res := runDone(t, db, srv, "f")
 			assert.Contains(t, res.PauseReason, "CONFLICT")
 			assert.Zero(t, res.Summary.Failed.Rows)
+			require.Equal(t, int64(1), res.Summary.Conflict.Rows, "the conflicting row is held")
 
+			res = runDone(t, db, srv, "f")
+			assert.False(t, res.Done, "a held row keeps the campaign from done")
+			assert.Contains(t, res.PauseReason, "held")
+			rr, err := db.Retry(ctx, "f", []string{"FATAL_ERROR"})
+			require.NoError(t, err)
+			require.Equal(t, 1, rr.Retried)
 			res = runDone(t, db, srv, "f")
 			require.True(t, res.Done, "%+v", res)
 			assert.Equal(t, int64(2), res.Summary.Paid.Rows)
@@ -105,7 +127,7 @@ func TestConflictFinalRetry(t *testing.T) {
 			assert.Equal(t, "SENDNUM_LIMIT", fails[0].ErrCode)
 			assert.Contains(t, fails[0].Advice, "retry")
 
-			rr, err := db.Retry(ctx, "f", []string{"NO_AUTH"})
+			rr, err = db.Retry(ctx, "f", []string{"NO_AUTH"})
 			require.NoError(t, err)
 			assert.Zero(t, rr.Retried)
 			var failedKey string
@@ -119,7 +141,7 @@ func TestConflictFinalRetry(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, 1, rr.Retried)
 			nw := row(t, db, "f", failedKey).Row
-			assert.Equal(t, 1, nw.Generation)
+			assert.Equal(t, old.Generation+1, nw.Generation)
 			assert.NotEqual(t, old.BillNo, nw.BillNo)
 			assert.Equal(t, StatusPlanned, nw.Status)
 			// Found by its old bill number too.

@@ -1,10 +1,14 @@
 package campaign
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"strings"
 )
@@ -108,8 +112,10 @@ func (db *DB) Plan(ctx context.Context, opts PlanOptions, open func() (io.ReadCl
 	if err != nil {
 		return nil, err
 	}
+	digest1 := sha256.New()
 	err = ParseCSV(f, func(r InputRow) error {
 		fill(&r)
+		digestRow(digest1, r)
 		for _, t := range []struct{ col, v string }{{"send_name", r.SendName}, {"wishing", r.Wishing}, {"act_name", r.ActName}, {"remark", r.Remark}} {
 			if t.v == "" {
 				perr.add(Problem{Line: r.Line, Column: t.col, Msg: "required: give the column or -" + strings.ReplaceAll(t.col, "_", "-")})
@@ -186,8 +192,13 @@ func (db *DB) Plan(ctx context.Context, opts PlanOptions, open func() (io.ReadCl
 			return err
 		}
 		defer f.Close()
+		digest2 := sha256.New()
+		var rows2, fen2 int64
 		err = ParseCSV(f, func(r InputRow) error {
 			fill(&r)
+			digestRow(digest2, r)
+			rows2++
+			fen2 += r.Amount
 			if n := openids[keyHash(r.OpenID)]; n > 1 && len(sum.RepeatedOpenIDs) < 20 {
 				sum.RepeatedOpenIDs[r.OpenID] = int(n)
 			}
@@ -224,6 +235,11 @@ func (db *DB) Plan(ctx context.Context, opts PlanOptions, open func() (io.ReadCl
 			}
 			return err
 		}
+		if rows2 != sum.Rows || fen2 != sum.TotalFen || !bytes.Equal(digest1.Sum(nil), digest2.Sum(nil)) {
+			// What pass 1 checked (-max-total, the summary, the required
+			// texts) is not what pass 2 read.
+			return fmt.Errorf("%w: read %d rows (%s yuan) to check, then %d rows (%s yuan) to store; nothing stored", ErrInputChanged, sum.Rows, Yuan(sum.TotalFen), rows2, Yuan(fen2))
+		}
 		if err := ins.flush(ctx); err != nil {
 			return err
 		}
@@ -244,6 +260,25 @@ func (db *DB) Plan(ctx context.Context, opts PlanOptions, open func() (io.ReadCl
 		return sum, err
 	}
 	return sum, nil
+}
+
+// ErrInputChanged: the input file changed between Plan's two reads (a
+// spreadsheet export still being written, a file replaced).
+var ErrInputChanged = errors.New("campaign: the input changed while planning")
+
+// digestRow adds one resolved row to the digest that proves both passes of
+// Plan read the same rows.
+func digestRow(h hash.Hash, r InputRow) {
+	var b [8]byte
+	for _, v := range []string{r.Key, r.OpenID, r.SendName, r.Wishing, r.ActName, r.Remark} {
+		binary.BigEndian.PutUint64(b[:], uint64(len(v)))
+		h.Write(b[:])
+		io.WriteString(h, v)
+	}
+	binary.BigEndian.PutUint64(b[:], uint64(r.Amount))
+	h.Write(b[:])
+	binary.BigEndian.PutUint64(b[:], uint64(r.Line))
+	h.Write(b[:])
 }
 
 func cmpOr(a, b string) string {

@@ -353,6 +353,14 @@ func (r *runner) supervise(ctx context.Context) (*RunResult, error) {
 			var open int64
 			if err := r.db.sql.QueryRowContext(ctx, r.db.q(`SELECT COUNT(*) FROM redpack_rows WHERE campaign_id = ? AND status IN (?, ?)`),
 				r.c.id, StatusPlanned, StatusUnknown).Scan(&open); err == nil && open == 0 {
+				var held int64
+				if err := r.db.sql.QueryRowContext(ctx, r.db.q(`SELECT COUNT(*) FROM redpack_rows WHERE campaign_id = ? AND status = ?`),
+					r.c.id, StatusConflict).Scan(&held); err != nil {
+					continue
+				}
+				if held > 0 {
+					return &RunResult{PauseReason: fmt.Sprintf("CONFLICT: %d rows are held because their bill number belongs to another payment; find out why, then `retry -codes FATAL_ERROR`", held)}, nil
+				}
 				return &RunResult{Done: true}, nil
 			}
 		}
@@ -544,16 +552,28 @@ func (r *runner) record(ctx context.Context, cl *claimed, a answer) error {
 			return err
 		}
 		var owner string
-		var gen int
-		if err := tx.QueryRowContext(ctx, r.db.q(`SELECT lease_owner, generation FROM redpack_rows WHERE campaign_id = ? AND seq = ?`), r.c.id, cl.seq).Scan(&owner, &gen); err != nil {
+		var gen, attempts int
+		lock := ""
+		if r.db.dialect == dialectPostgres {
+			lock = " FOR UPDATE"
+		}
+		if err := tx.QueryRowContext(ctx, r.db.q(`SELECT lease_owner, generation, attempts FROM redpack_rows WHERE campaign_id = ? AND seq = ?`+lock), r.c.id, cl.seq).Scan(&owner, &gen, &attempts); err != nil {
 			return err
 		}
 		if gen != cl.generation {
+			if a.outcome == outOK {
+				// Never drop a payment: the row moved on to a new bill while
+				// this one paid. Stop everything until a human looks.
+				return r.pauseTx(ctx, tx, fmt.Sprintf("bill %s of row %d (generation %d) was paid after the row moved to generation %d: the row may be paid twice; find out before going on", cl.pay.billNo, cl.seq, cl.generation, gen))
+			}
 			return nil
 		}
-		if owner != r.worker && a.outcome != outOK {
-			// Our lease ran out and another worker owns the row: it settles
-			// it; the attempt above keeps what we learnt.
+		// attempts is bumped by every claim: it is this claim's token. A
+		// stale claim (our lease ran out, another claim, maybe in this very
+		// process, owns the row) only records an OK; the attempt above
+		// keeps what it learnt.
+		mine := owner == r.worker && attempts == cl.n
+		if !mine && a.outcome != outOK {
 			return nil
 		}
 		set := func(stmt string, args ...any) error {
@@ -590,28 +610,27 @@ func (r *runner) record(ctx context.Context, cl *claimed, a answer) error {
 			}
 			return set(`status = ?, next_at = ?`, st, now+b.NotSent.Microseconds())
 		case outConflict:
-			if err := set(`status = ?, unknown_seen = 1, pending = 0, err_code = ?, next_at = ?`, StatusUnknown, cmpOr(a.errCode, "FATAL_ERROR"), backoff()); err != nil {
+			// Hold the row: never re-send these parameters under this bill,
+			// never read its record as this payment's.
+			if err := set(`status = ?, unknown_seen = 1, pending = 0, err_code = ?, wx_status = 'CONFLICT'`, StatusConflict, cmpOr(a.errCode, "FATAL_ERROR")); err != nil {
 				return err
 			}
 			return r.pauseTx(ctx, tx, fmt.Sprintf("CONFLICT on bill %s (row %s): the bill number belongs to a payment with other parameters; find out why before going on (%s)", cl.pay.billNo, strconv.FormatInt(cl.seq, 10), a.detail))
 		case outFinal:
 			code := cmpOr(a.errCode, "FINAL")
 			if cl.kind == "query" {
-				// A FAILED record: known not paid.
-				if regenOnFinal(cl.errCode) {
-					return r.regen(ctx, tx, cl, now, cl.errCode)
-				}
+				// A FAILED record: known not paid. A new bill number only
+				// by an explicit retry.
 				return set(`status = ?, pending = 0, err_code = ?, wx_status = ?`, StatusFailed, cmpOr(cl.errCode, code), "FAILED")
 			}
-			if regenOnFinal(code) {
-				if err := r.pauseTx(ctx, tx, fmt.Sprintf("%s on bill %s: %s; fix it (top up, raise the cap), then run again", code, cl.pay.billNo, a.detail)); err != nil {
+			if merchantFinal(code) {
+				// Merchant-wide: pause and keep the bill. The next step is a
+				// query (the old bill may yet pay: PROCESSING then FAILED
+				// has been seen); a FAILED record makes the row FAILED with
+				// this code, for `retry -codes` after the fix.
+				if err := r.pauseTx(ctx, tx, fmt.Sprintf("%s on bill %s: %s; fix it (top up, raise the cap), then run again and `retry -codes %s`", code, cl.pay.billNo, a.detail, code)); err != nil {
 					return err
 				}
-				if !cl.unknown {
-					return r.regen(ctx, tx, cl, now, code)
-				}
-				// An earlier attempt is unknown: the old bill may have paid;
-				// query it before anything else.
 				return set(`status = ?, pending = 1, err_code = ?, next_at = ?`, StatusUnknown, code, now)
 			}
 			return set(`status = ?, pending = 0, err_code = ?`, StatusFailed, code)
@@ -632,26 +651,30 @@ func (r *runner) record(ctx context.Context, cl *claimed, a answer) error {
 	})
 }
 
-// regen gives a row whose bill number is known not to have paid a new one
-// (generation + 1), ready to send.
-func (r *runner) regen(ctx context.Context, tx *sql.Tx, cl *claimed, now int64, code string) error {
-	return regenRow(ctx, r.db, tx, r.c, cl.seq, now, code)
-}
-
-func regenRow(ctx context.Context, db *DB, tx *sql.Tx, c *campaignRow, seq int64, now int64, code string) error {
+// regenRow moves the row from generation gen to gen+1 with a new bill
+// number, only if it still has that generation and status and is still
+// known not to have paid (no unknown attempt, or a FAILED record; a CONFLICT
+// row's bill belongs to another payment). It reports whether it did: a
+// concurrent retry or run that moved the row first wins.
+func regenRow(ctx context.Context, db *DB, tx *sql.Tx, c *campaignRow, seq int64, gen int, status string, now int64, code string) (bool, error) {
 	var key string
-	var gen int
-	if err := tx.QueryRowContext(ctx, db.q(`SELECT row_key, generation FROM redpack_rows WHERE campaign_id = ? AND seq = ?`), c.id, seq).Scan(&key, &gen); err != nil {
-		return err
+	if err := tx.QueryRowContext(ctx, db.q(`SELECT row_key FROM redpack_rows WHERE campaign_id = ? AND seq = ?`), c.id, seq).Scan(&key); err != nil {
+		return false, err
 	}
 	bill, err := deriveBillNo(c.mchID, billRef(c.uid, key, gen+1))
 	if err != nil {
-		return err
+		return false, err
 	}
-	_, err = tx.ExecContext(ctx, db.q(`UPDATE redpack_rows SET generation = ?, bill_no = ?, status = ?, pending = 0, unknown_seen = 0, tries = 0, next_at = 0,
-		lease_owner = '', lease_until = 0, send_listid = '', wx_status = '', err_code = ?, updated_at = ? WHERE campaign_id = ? AND seq = ?`),
-		gen+1, bill, StatusPlanned, code, now, c.id, seq)
-	return err
+	res, err := tx.ExecContext(ctx, db.q(`UPDATE redpack_rows SET generation = ?, bill_no = ?, status = ?, pending = 0, unknown_seen = 0, tries = 0, next_at = 0,
+		lease_owner = '', lease_until = 0, send_listid = '', wx_status = '', err_code = ?, updated_at = ?
+		WHERE campaign_id = ? AND seq = ? AND generation = ? AND status = ?
+		  AND (status = ? OR unknown_seen = 0 OR wx_status = 'FAILED')`),
+		gen+1, bill, StatusPlanned, code, now, c.id, seq, gen, status, StatusConflict)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 func (r *runner) pauseTx(ctx context.Context, tx *sql.Tx, reason string) error {

@@ -109,4 +109,10 @@ const (
 	StatusPaid    = "PAID"    // WeChat Pay answered OK, or a record settled it as paid
 	StatusFailed  = "FAILED"  // a per-row FINAL answer, or a FAILED record
 	StatusUnknown = "UNKNOWN" // a send went out and nobody knows yet (pending included)
+	// StatusConflict: a send of the row's bill answered CONFLICT (FATAL_ERROR):
+	// the bill's record belongs to another payment, so it is never read as
+	// this row's. The row is held: run never re-sends it, verify never
+	// settles it. `retry -codes FATAL_ERROR` gives it a new bill number once
+	// the operator has found out why (SPEC §3 CONFLICT).
+	StatusConflict = "CONFLICT"
 )

@@ -222,9 +222,10 @@ func queryStop(code string) bool {
 	return false
 }
 
-// regenOnFinal reports a merchant-wide FINAL code after which the row gets
-// a new bill number by itself once the old one is known not to have paid:
-// the old bill is dead at WeChat Pay (re-sending it answers SEND_FAILED).
-func regenOnFinal(code string) bool {
+// merchantFinal reports a merchant-wide FINAL code: the campaign pauses and
+// the row keeps its bill; the old bill is dead at WeChat Pay (re-sending it
+// answers SEND_FAILED), so after a query shows it FAILED the row needs an
+// explicit retry.
+func merchantFinal(code string) bool {
 	return code == "NOTENOUGH" || code == "SENDAMOUNT_LIMIT"
 }

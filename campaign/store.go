@@ -46,6 +46,7 @@ type Summary struct {
 	Failed   Money `json:"failed"`   // status FAILED
 	Unknown  Money `json:"unknown"`  // status UNKNOWN (sent, outcome not known yet)
 	Pending  Money `json:"pending"`  // UNKNOWN rows whose last answer was PROCESSING or SENDING
+	Conflict Money `json:"conflict"` // status CONFLICT: held, the bill belongs to another payment
 	Queued   Money `json:"queued"`   // PLANNED or UNKNOWN rows due for their next step now
 
 	State       string    `json:"state"`
@@ -133,6 +134,8 @@ func (db *DB) Summary(ctx context.Context, id string) (*Summary, error) {
 			}
 		case StatusFailed:
 			add(&s.Failed)
+		case StatusConflict:
+			add(&s.Conflict)
 		case StatusUnknown:
 			add(&s.Unknown)
 			if pending != 0 {
@@ -160,7 +163,7 @@ func (db *DB) Summary(ctx context.Context, id string) (*Summary, error) {
 		return nil, fmt.Errorf("campaign %s: summary: %w", id, err)
 	}
 	s.Workers = workers
-	open := s.Planned.Rows + s.Unknown.Rows
+	open := s.Planned.Rows + s.Unknown.Rows + s.Conflict.Rows
 	switch {
 	case c.paused:
 		s.State, s.PauseKind, s.PauseReason = StatePaused, c.pauseKind, c.pauseReason

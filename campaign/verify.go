@@ -123,9 +123,9 @@ func (db *DB) verifyRow(ctx context.Context, c *campaignRow, seq int64, opts Ver
 		cc := &claimed{seq: seq, kind: "query"}
 		err := tx.QueryRowContext(ctx, db.q(`UPDATE redpack_rows SET lease_owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
 			WHERE campaign_id = ? AND seq = ? AND status IN (?, ?, ?) AND lease_until <= ?
-			RETURNING attempts, generation, status, bill_no, openid, amount`),
+			RETURNING attempts, generation, status, bill_no, openid, amount, err_code`),
 			opts.WorkerID, now+rowLease.Microseconds(), now, c.id, seq, StatusPaid, StatusUnknown, StatusFailed, now).
-			Scan(&cc.n, &cc.generation, &status, &cc.pay.billNo, &cc.pay.openID, &cc.pay.amount)
+			Scan(&cc.n, &cc.generation, &status, &cc.pay.billNo, &cc.pay.openID, &cc.pay.amount, &cc.errCode)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
@@ -157,7 +157,17 @@ func (db *DB) verifyRow(ctx context.Context, c *campaignRow, seq int64, opts Ver
 		}
 		base := `UPDATE redpack_rows SET lease_owner = '', lease_until = 0, updated_at = ?`
 		args := []any{now}
+		// A send of this bill answered CONFLICT, or an earlier record
+		// contradicted the row: the record describes another payment and
+		// never settles this row (SPEC §3 CONFLICT).
+		conflicted := cl.errCode == "FATAL_ERROR" || cl.errCode == "RECORD_MISMATCH"
 		switch {
+		case a.outcome == outConflict || (conflicted && a.outcome == outOK):
+			base += `, wx_status = 'CONFLICT'`
+			if status == StatusUnknown {
+				base += `, status = ?, pending = 0, err_code = ?`
+				args = append(args, StatusConflict, cmpOr(cl.errCode, "RECORD_MISMATCH"))
+			}
 		case a.outcome == outOK:
 			base += `, status = ?, pending = 0, wx_status = ?, send_listid = CASE WHEN send_listid = '' THEN ? ELSE send_listid END`
 			args = append(args, StatusPaid, a.wxStatus, a.sendListID)
@@ -215,46 +225,73 @@ func (db *DB) Retry(ctx context.Context, id string, codes []string) (*RetryResul
 	}
 	err = db.tx(ctx, func(tx *sql.Tx) error {
 		*res = RetryResult{}
-		rows, err := tx.QueryContext(ctx, db.q(`SELECT seq, err_code, unknown_seen, wx_status FROM redpack_rows WHERE campaign_id = ? AND status = ? ORDER BY seq`), id, StatusFailed)
+		todo, needVerify, err := db.retryCandidates(ctx, tx, id, want)
 		if err != nil {
 			return err
 		}
-		type cand struct {
-			seq  int64
-			code string
-		}
-		var todo []cand
-		for rows.Next() {
-			var seq int64
-			var code, wx string
-			var unknown int
-			if err := rows.Scan(&seq, &code, &unknown, &wx); err != nil {
-				rows.Close()
-				return err
-			}
-			if len(want) > 0 && !want[code] {
-				continue
-			}
-			if unknown != 0 && wx != "FAILED" {
-				res.NeedVerify++
-				continue
-			}
-			todo = append(todo, cand{seq, code})
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		now := nowMicros()
-		for _, t := range todo {
-			if err := regenRow(ctx, db, tx, c, t.seq, now, t.code); err != nil {
-				return err
-			}
-			res.Retried++
-		}
-		return nil
+		res.NeedVerify = needVerify
+		res.Retried, err = db.retryApply(ctx, tx, c, todo)
+		return err
 	})
 	return res, err
+}
+
+// retryCand is a row Retry read as retryable: its status and generation
+// at that moment.
+type retryCand struct {
+	seq    int64
+	status string
+	gen    int
+	code   string
+}
+
+func (db *DB) retryCandidates(ctx context.Context, tx *sql.Tx, id string, want map[string]bool) ([]retryCand, int, error) {
+	// CONFLICT rows only when asked for by name: their bill belongs to
+	// another payment, so this row's payment never paid under it.
+	conflicts := want["FATAL_ERROR"] || want["RECORD_MISMATCH"]
+	rows, err := tx.QueryContext(ctx, db.q(`SELECT seq, status, generation, err_code, unknown_seen, wx_status FROM redpack_rows WHERE campaign_id = ? AND (status = ? OR (status = ? AND ?)) ORDER BY seq`),
+		id, StatusFailed, StatusConflict, conflicts)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var todo []retryCand
+	needVerify := 0
+	for rows.Next() {
+		var t retryCand
+		var wx string
+		var unknown int
+		if err := rows.Scan(&t.seq, &t.status, &t.gen, &t.code, &unknown, &wx); err != nil {
+			return nil, 0, err
+		}
+		if len(want) > 0 && !want[t.code] {
+			continue
+		}
+		if t.status == StatusFailed && unknown != 0 && wx != "FAILED" {
+			needVerify++
+			continue
+		}
+		todo = append(todo, t)
+	}
+	return todo, needVerify, rows.Err()
+}
+
+// retryApply regenerates the candidates that are still as they were read
+// (same status and generation, still known not to have paid) and counts
+// them; a row another retry or a run moved meanwhile is left alone.
+func (db *DB) retryApply(ctx context.Context, tx *sql.Tx, c *campaignRow, todo []retryCand) (int, error) {
+	now := nowMicros()
+	n := 0
+	for _, t := range todo {
+		ok, err := regenRow(ctx, db, tx, c, t.seq, t.gen, t.status, now, t.code)
+		if err != nil {
+			return n, err
+		}
+		if ok {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // ReportColumns are the columns of Report, in order.

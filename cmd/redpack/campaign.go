@@ -190,7 +190,7 @@ func campaignPlan(ctx context.Context, args []string, env func(string) string, s
 	case errors.As(err, &pe):
 		fmt.Fprintln(stderr, err)
 		return exitUsage
-	case errors.Is(err, campaign.ErrMaxTotal):
+	case errors.Is(err, campaign.ErrMaxTotal), errors.Is(err, campaign.ErrInputChanged):
 		fmt.Fprintln(stderr, err)
 		return exitUsage
 	case err != nil:
