@@ -14,9 +14,9 @@ import (
 // labels are campaign ids, row statuses, attempt kinds and outcome names.
 var (
 	descRows = prometheus.NewDesc("redpack_campaign_rows",
-		"Campaign rows by status (PLANNED, PAID, FAILED, UNKNOWN).", []string{"campaign", "status"}, nil)
+		"Campaign rows by status (PLANNED, PAID, FAILED, UNKNOWN, CONFLICT).", []string{"campaign", "status"}, nil)
 	descYuan = prometheus.NewDesc("redpack_campaign_yuan",
-		"Campaign money in yuan by row status (PLANNED, PAID, FAILED, UNKNOWN), and the campaign total (TOTAL).", []string{"campaign", "status"}, nil)
+		"Campaign money in yuan by row status (PLANNED, PAID, FAILED, UNKNOWN, CONFLICT), and the campaign total (TOTAL).", []string{"campaign", "status"}, nil)
 	descPaidYuan = prometheus.NewDesc("redpack_campaign_paid_yuan",
 		"Yuan paid by the campaign so far (rows PAID).", []string{"campaign"}, nil)
 	descSends = prometheus.NewDesc("redpack_campaign_sends_total",
@@ -61,7 +61,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		for _, st := range []struct {
 			name string
 			m    Money
-		}{{StatusPlanned, s.Planned}, {StatusPaid, s.Paid}, {StatusFailed, s.Failed}, {StatusUnknown, s.Unknown}} {
+		}{{StatusPlanned, s.Planned}, {StatusPaid, s.Paid}, {StatusFailed, s.Failed}, {StatusUnknown, s.Unknown}, {StatusConflict, s.Conflict}} {
 			gauge(descRows, float64(st.m.Rows), st.name)
 			gauge(descYuan, fenToYuan(st.m.Fen), st.name)
 		}

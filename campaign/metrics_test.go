@@ -62,10 +62,12 @@ func TestMetrics(t *testing.T) {
 		"redpack_campaign_paused{campaign=a b/c<x>} 0",
 		"redpack_campaign_paused{campaign=spring-2026} 0",
 		"redpack_campaign_queries_total{campaign=spring-2026,outcome=OK} 1",
+		"redpack_campaign_rows{campaign=a b/c<x>,status=CONFLICT} 0",
 		"redpack_campaign_rows{campaign=a b/c<x>,status=FAILED} 0",
 		"redpack_campaign_rows{campaign=a b/c<x>,status=PAID} 0",
 		"redpack_campaign_rows{campaign=a b/c<x>,status=PLANNED} 1",
 		"redpack_campaign_rows{campaign=a b/c<x>,status=UNKNOWN} 0",
+		"redpack_campaign_rows{campaign=spring-2026,status=CONFLICT} 0",
 		"redpack_campaign_rows{campaign=spring-2026,status=FAILED} 2",
 		"redpack_campaign_rows{campaign=spring-2026,status=PAID} 3",
 		"redpack_campaign_rows{campaign=spring-2026,status=PLANNED} 4",
@@ -76,11 +78,13 @@ func TestMetrics(t *testing.T) {
 		"redpack_campaign_sends_total{campaign=spring-2026,outcome=UNKNOWN} 4",
 		"redpack_campaign_workers{campaign=a b/c<x>} 0",
 		"redpack_campaign_workers{campaign=spring-2026} 1",
+		"redpack_campaign_yuan{campaign=a b/c<x>,status=CONFLICT} 0",
 		"redpack_campaign_yuan{campaign=a b/c<x>,status=FAILED} 0",
 		"redpack_campaign_yuan{campaign=a b/c<x>,status=PAID} 0",
 		"redpack_campaign_yuan{campaign=a b/c<x>,status=PLANNED} 1",
 		"redpack_campaign_yuan{campaign=a b/c<x>,status=TOTAL} 1",
 		"redpack_campaign_yuan{campaign=a b/c<x>,status=UNKNOWN} 0",
+		"redpack_campaign_yuan{campaign=spring-2026,status=CONFLICT} 0",
 		"redpack_campaign_yuan{campaign=spring-2026,status=FAILED} 20",
 		"redpack_campaign_yuan{campaign=spring-2026,status=PAID} 30",
 		"redpack_campaign_yuan{campaign=spring-2026,status=PLANNED} 40",
@@ -108,12 +112,14 @@ func slicesWithout(s []string, prefix string) []string {
 func TestMetricsReadAtScrapeTime(t *testing.T) {
 	t.Parallel()
 	src, h := newMemHandler(t, HandlerOptions{})
-	require.NoError(t, src.set("spring-2026", func(s *Summary) { s.Paid = Money{Rows: 7, Fen: 7000} }))
+	require.NoError(t, src.set("spring-2026", func(s *Summary) { s.Paid, s.Conflict = Money{Rows: 7, Fen: 7000}, Money{Rows: 1, Fen: 150} }))
 	require.NoError(t, src.Pause(context.Background(), "spring-2026"))
 	got := samples(parseMetrics(t, do(h, "GET", "/metrics", nil, "").Body.String()), "redpack_campaign_")
 	assert.Contains(t, got, "redpack_campaign_rows{campaign=spring-2026,status=PAID} 7")
 	assert.Contains(t, got, "redpack_campaign_paid_yuan{campaign=spring-2026} 70")
 	assert.Contains(t, got, "redpack_campaign_paused{campaign=spring-2026} 1")
+	assert.Contains(t, got, "redpack_campaign_rows{campaign=spring-2026,status=CONFLICT} 1")
+	assert.Contains(t, got, "redpack_campaign_yuan{campaign=spring-2026,status=CONFLICT} 1.5")
 }
 
 type failingSource struct{ *memSource }

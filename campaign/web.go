@@ -450,6 +450,7 @@ type summaryJSON struct {
 	Paid        int64         `json:"paid"`
 	Failed      int64         `json:"failed"`
 	Unknown     int64         `json:"unknown"`
+	Conflict    int64         `json:"conflict"`
 	Pending     int64         `json:"pending"`
 	Received    int64         `json:"received"`
 	Refunded    int64         `json:"refunded"`
@@ -458,6 +459,7 @@ type summaryJSON struct {
 	PaidFen     int64         `json:"paid_fen"`
 	FailedFen   int64         `json:"failed_fen"`
 	UnknownFen  int64         `json:"unknown_fen"`
+	ConflictFen int64         `json:"conflict_fen"`
 	TotalYuan   string        `json:"total_yuan"`
 	PlannedYuan string        `json:"planned_yuan"`
 	PaidYuan    string        `json:"paid_yuan"`
@@ -478,6 +480,7 @@ func (v summaryView) json(fv []failureView) summaryJSON {
 	j := summaryJSON{
 		ID: v.ID, State: v.State, Rows: v.Rows,
 		Planned: v.Planned.Rows, Paid: v.Paid.Rows, Failed: v.Failed.Rows, Unknown: v.Unknown.Rows,
+		Conflict: v.Conflict.Rows, ConflictFen: v.Conflict.Fen,
 		Pending: v.Pending.Rows, Received: v.Received.Rows, Refunded: v.Refunded.Rows,
 		TotalFen: v.TotalFen, PlannedFen: v.Planned.Fen, PaidFen: v.Paid.Fen, FailedFen: v.Failed.Fen, UnknownFen: v.Unknown.Fen,
 		TotalYuan: v.TotalYuan, PlannedYuan: v.PlannedYuan, PaidYuan: v.PaidYuan, FailedYuan: v.FailedYuan, UnknownYuan: v.UnknownYuan,

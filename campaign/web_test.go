@@ -187,7 +187,7 @@ func TestWebPages(t *testing.T) {
 			require.Equal(t, 200, w.Code, w.Body.String())
 			body := w.Body.String()
 			for _, want := range []string{
-				`id="paid">3<`, `id="failed">2<`, `id="unknown">1<`, `id="planned">4<`, `id="rows">10<`,
+				`id="paid">3<`, `id="failed">2<`, `<div id="conflict-banner" class="banner bad" hidden>`, `id="unknown">1<`, `id="planned">4<`, `id="rows">10<`,
 				`id="paid-yuan">30.00<`, `id="failed-yuan">20.00<`,
 				`SENDNUM_LIMIT`, `raise the per-user daily count`, `id="state">running<`, `>2.5/s</span> requests (last minute)`, `id="eta">2s<`,
 				`action="` + p + `/campaigns/spring-2026/pause"`, `method="post"`,
@@ -212,7 +212,7 @@ func TestWebPages(t *testing.T) {
 
 func TestWebSummaryJSON(t *testing.T) {
 	t.Parallel()
-	_, h := newMemHandler(t, HandlerOptions{})
+	src, h := newMemHandler(t, HandlerOptions{})
 	w := do(h, "GET", "/api/campaigns/spring-2026", nil, "")
 	require.Equal(t, 200, w.Code, w.Body.String())
 	assert.Equal(t, "application/json; charset=utf-8", w.Header().Get("Content-Type"))
@@ -229,6 +229,16 @@ func TestWebSummaryJSON(t *testing.T) {
 	fails := got["failures"].([]any)
 	require.Len(t, fails, 1)
 	assert.Equal(t, "SENDNUM_LIMIT", fails[0].(map[string]any)["err_code"])
+
+	assert.Regexp(t, `"conflict": 0,`, w.Body.String())
+
+	// Rows held as CONFLICT show in a banner and the JSON.
+	require.NoError(t, src.set("spring-2026", func(s *Summary) { s.Conflict = Money{Rows: 2, Fen: 300} }))
+	w = do(h, "GET", "/campaigns/spring-2026", nil, "")
+	assert.Contains(t, w.Body.String(), `<div id="conflict-banner" class="banner bad">`)
+	assert.Contains(t, w.Body.String(), `id="conflict">2<`)
+	w = do(h, "GET", "/api/campaigns/spring-2026", nil, "")
+	assert.Contains(t, w.Body.String(), `"conflict_fen": 300,`)
 
 	w = do(h, "GET", "/api/campaigns", nil, "")
 	require.Equal(t, 200, w.Code)

@@ -46,7 +46,7 @@
   }
 
   function apply(s) {
-    ["state", "rows", "planned", "paid", "failed", "unknown", "pending", "workers",
+    ["state", "rows", "planned", "paid", "failed", "unknown", "pending", "conflict", "workers",
      "paid_yuan", "failed_yuan", "unknown_yuan", "total_yuan", "rate_text"].forEach(function (k) {
       set(k, s[k]);
     });
@@ -60,6 +60,7 @@
     document.getElementById("paused-banner").hidden = !paused;
     document.getElementById("pause-form").hidden = paused;
     document.getElementById("resume-form").hidden = !paused;
+    document.getElementById("conflict-banner").hidden = !(s.conflict > 0);
     failures(s.failures);
     rowsRate(s);
     document.getElementById("updated").textContent = new Date().toLocaleTimeString();
