@@ -140,6 +140,8 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		return runPaySign(rest, env, stdout, stderr)
 	case "fake":
 		return runFake(ctx, rest, stdout, stderr)
+	case "campaign":
+		return runCampaign(ctx, rest, env, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(rest) > 0 && rest[0] != "help" && !strings.HasPrefix(rest[0], "-") {
 			return run(ctx, []string{rest[0], "-h"}, env, stdout, stderr)

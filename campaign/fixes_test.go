@@ -1,0 +1,236 @@
+package campaign
+
+import (
+	"context"
+	"database/sql"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/redpack-go/redpack/redpacktest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Review finding 1: the row's bill was paid to another openid; the re-send
+// answers CONFLICT (FATAL_ERROR). verify must never read that record as the
+// row's payment, and run must hold the row instead of re-sending it.
+func TestConflictHeldNeverPaid(t *testing.T) {
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			db := openTest(t, kind)
+			srv := redpacktest.NewServer(redpacktest.WithFreqLimit(0))
+			defer srv.Close()
+			ctx := context.Background()
+			_, err := db.Plan(ctx, basePlan("h"), csvOpener("key,openid,amount\na,oRIGHT1,100\n"))
+			require.NoError(t, err)
+			bill := row(t, db, "h", "a").Row.BillNo
+			// Something else pays the bill to another openid first.
+			p := payment{billNo: bill, openID: "oWRONG2", amount: 100, sendName: "Shop", wishing: "Thanks", actName: "Promo", remark: "r"}
+			_, err = testClient(srv).Send(ctx, p.request())
+			require.NoError(t, err)
+
+			res := runDone(t, db, srv, "h")
+			assert.Contains(t, res.PauseReason, "CONFLICT")
+			r := row(t, db, "h", "a").Row
+			assert.Equal(t, "CONFLICT", r.Status)
+			assert.Equal(t, "FATAL_ERROR", r.ErrCode)
+
+			_, err = db.Verify(ctx, "h", VerifyOptions{Client: testClient(srv), Rate: -1})
+			require.NoError(t, err)
+			r = row(t, db, "h", "a").Row
+			assert.NotEqual(t, StatusPaid, r.Status, "another payment's record never settles the row")
+			assert.NotEqual(t, "SENT", r.WxStatus)
+			s, err := db.Summary(ctx, "h")
+			require.NoError(t, err)
+			assert.Zero(t, s.Paid.Rows)
+
+			// A second run does not re-send the conflicting request.
+			sends := func() int {
+				n := 0
+				for _, q := range srv.Requests() {
+					if q.Endpoint == redpacktest.EndpointSend {
+						n++
+					}
+				}
+				return n
+			}
+			before := sends()
+			res = runDone(t, db, srv, "h")
+			assert.False(t, res.Done)
+			assert.Contains(t, res.PauseReason, "CONFLICT")
+			assert.Equal(t, before, sends(), "a held row is not re-sent")
+			assert.Len(t, srv.Packets(), 1)
+
+			// The operator's explicit retry gives it a new bill.
+			rr, err := db.Retry(ctx, "h", []string{"FATAL_ERROR"})
+			require.NoError(t, err)
+			assert.Equal(t, 1, rr.Retried)
+			res = runDone(t, db, srv, "h")
+			require.True(t, res.Done, "%+v", res)
+			assert.Len(t, srv.Packets(), 2)
+		})
+	}
+}
+
+// Review finding 2: a retry that read its FAILED rows before another retry
+// (or a run) moved them must change nothing: no skipped generation, no PAID
+// or in-flight row turned back to PLANNED.
+func TestRetryIsConditional(t *testing.T) {
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			db := openTest(t, kind)
+			srv := redpacktest.NewServer(redpacktest.WithFreqLimit(0), redpacktest.WithUserDailyLimits(1, 100000))
+			defer srv.Close()
+			ctx := context.Background()
+			_, err := db.Plan(ctx, basePlan("r"), csvOpener("key,openid,amount\nx,oSame,100\ny,oSame,100\n"))
+			require.NoError(t, err)
+			res := runDone(t, db, srv, "r")
+			require.True(t, res.Done)
+			c, err := db.campaign(ctx, db.sql, "r")
+			require.NoError(t, err)
+			// Retry #2 reads its list first ...
+			var stale []retryCand
+			require.NoError(t, db.tx(ctx, func(tx *sql.Tx) error {
+				stale, _, err = db.retryCandidates(ctx, tx, "r", nil)
+				return err
+			}))
+			require.Len(t, stale, 1)
+			// ... retry #1 commits, and a run pays the new generation.
+			rr, err := db.Retry(ctx, "r", nil)
+			require.NoError(t, err)
+			require.Equal(t, 1, rr.Retried)
+			apply := func() int {
+				var n int
+				require.NoError(t, db.tx(ctx, func(tx *sql.Tx) error {
+					n, err = db.retryApply(ctx, tx, c, stale)
+					return err
+				}))
+				return n
+			}
+			// Generation 1 is PLANNED (a run may be sending it): the stale
+			// retry must not move it to generation 2.
+			assert.Zero(t, apply(), "a stale candidate is not regenerated")
+			// A run pays generation 1 (no daily limit on this server).
+			srv2 := redpacktest.NewServer(redpacktest.WithFreqLimit(0))
+			defer srv2.Close()
+			require.True(t, runDone(t, db, srv2, "r").Done)
+			var key string
+			for _, k := range []string{"x", "y"} {
+				if row(t, db, "r", k).Row.Generation == 1 {
+					key = k
+				}
+			}
+			require.NotEmpty(t, key)
+			before := row(t, db, "r", key).Row
+			require.Equal(t, StatusPaid, before.Status)
+			assert.Zero(t, apply(), "a PAID row is never regenerated")
+			after := row(t, db, "r", key).Row
+			assert.Equal(t, before.Generation, after.Generation)
+			assert.Equal(t, before.BillNo, after.BillNo)
+			assert.Equal(t, before.Status, after.Status)
+		})
+	}
+}
+
+// Review finding 3: a claim whose lease ran out (another claim of the same
+// process owns the row now) cannot overwrite the row; an OK of an older
+// generation pauses the campaign instead of vanishing; a merchant-wide
+// FINAL keeps the bill number.
+func TestRecordStaleClaim(t *testing.T) {
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			db := openTest(t, kind)
+			ctx := context.Background()
+			_, err := db.Plan(ctx, basePlan("s"), csvOpener("key,openid,amount\na,oA,100\n"))
+			require.NoError(t, err)
+			c, err := db.campaign(ctx, db.sql, "s")
+			require.NoError(t, err)
+			r := &runner{db: db, c: c, opts: RunOptions{Backoff: fastBackoff.withDefaults()}, worker: "w1"}
+			expire := func() {
+				_, err := db.sql.ExecContext(ctx, db.q(`UPDATE redpack_rows SET lease_until = 0 WHERE campaign_id = ?`), "s")
+				require.NoError(t, err)
+			}
+			cl1, err := r.claim(ctx, 1)
+			require.NoError(t, err)
+			require.NotNil(t, cl1)
+			expire()
+			cl2, err := r.claim(ctx, 1)
+			require.NoError(t, err)
+			require.NotNil(t, cl2)
+			bill := cl2.pay.billNo
+			// The stale claim's answers change nothing.
+			require.NoError(t, r.record(ctx, cl1, answer{outcome: outFinal, errCode: "NOTENOUGH"}))
+			require.NoError(t, r.record(ctx, cl1, answer{outcome: outFinal, errCode: "SENDNUM_LIMIT"}))
+			got := row(t, db, "s", "a").Row
+			assert.Equal(t, StatusUnknown, got.Status)
+			assert.Equal(t, 0, got.Generation)
+			assert.Equal(t, bill, got.BillNo)
+			assert.Empty(t, got.ErrCode)
+
+			// The live claim's NOTENOUGH pauses and keeps the bill: a query
+			// comes next, no new bill number without retry.
+			require.NoError(t, r.record(ctx, cl2, answer{outcome: outFinal, errCode: "NOTENOUGH"}))
+			got = row(t, db, "s", "a").Row
+			assert.Equal(t, 0, got.Generation)
+			assert.Equal(t, bill, got.BillNo)
+			assert.True(t, got.Pending)
+			s, err := db.Summary(ctx, "s")
+			require.NoError(t, err)
+			assert.Contains(t, s.PauseReason, "NOTENOUGH")
+			require.NoError(t, db.Resume(ctx, "s"))
+
+			// An OK of an older generation is never dropped.
+			cl3, err := r.claim(ctx, 1)
+			require.NoError(t, err)
+			require.NotNil(t, cl3)
+			_, err = db.sql.ExecContext(ctx, db.q(`UPDATE redpack_rows SET generation = 1 WHERE campaign_id = ?`), "s")
+			require.NoError(t, err)
+			require.NoError(t, r.record(ctx, cl3, answer{outcome: outOK}))
+			s, err = db.Summary(ctx, "s")
+			require.NoError(t, err)
+			assert.Contains(t, s.PauseReason, bill)
+			assert.Contains(t, s.PauseReason, "paid twice")
+		})
+	}
+}
+
+// Review finding 4: the file changes between plan's two reads; what pass 1
+// checked (-max-total, the summary) must be what is stored, or nothing is.
+func TestPlanInputChangedBetweenPasses(t *testing.T) {
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			db := openTest(t, kind)
+			ctx := context.Background()
+			calls := 0
+			open := func() (io.ReadCloser, error) {
+				calls++
+				s := "key,openid,amount\na,oA,100\n"
+				if calls > 1 {
+					s += "b,oB,20000\nc,oC,20000\n"
+				}
+				return io.NopCloser(strings.NewReader(s)), nil
+			}
+			opts := basePlan("p")
+			opts.MaxTotal = 1000
+			_, err := db.Plan(ctx, opts, open)
+			require.Error(t, err)
+			assert.ErrorIs(t, err, ErrInputChanged)
+			_, err = db.Summary(ctx, "p")
+			assert.ErrorIs(t, err, ErrNoCampaign, "nothing stored")
+
+			// Same row count and total, another openid: refused too.
+			calls = 0
+			open2 := func() (io.ReadCloser, error) {
+				calls++
+				o := "oA"
+				if calls > 1 {
+					o = "oEVIL"
+				}
+				return io.NopCloser(strings.NewReader("key,openid,amount\na," + o + ",100\n")), nil
+			}
+			_, err = db.Plan(ctx, opts, open2)
+			assert.ErrorIs(t, err, ErrInputChanged)
+		})
+	}
+}
