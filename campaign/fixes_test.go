@@ -234,3 +234,37 @@ func TestPlanInputChangedBetweenPasses(t *testing.T) {
 		})
 	}
 }
+
+// Review finding 6: merchant-wide codes pause the campaign and fail no row;
+// the next run pays everything. Per-row FINAL codes still fail the row.
+func TestMerchantWideCodesPause(t *testing.T) {
+	for _, code := range []string{"DAY_OVER_LIMITED", "MSGAPPID_ERROR", "ACCEPTMODE_ERROR"} {
+		t.Run(code, func(t *testing.T) {
+			db := openTest(t, "sqlite")
+			srv := redpacktest.NewServer(redpacktest.WithFreqLimit(0))
+			defer srv.Close()
+			_, err := db.Plan(context.Background(), basePlan("w"), csvOpener(genCSV(10, 10)))
+			require.NoError(t, err)
+			require.NoError(t, srv.Inject(redpacktest.EndpointSend, redpacktest.ResultFail(code), 1))
+			res := runDone(t, db, srv, "w")
+			assert.False(t, res.Done)
+			assert.Contains(t, res.PauseReason, code)
+			assert.Zero(t, res.Summary.Failed.Rows, "no row fails for a merchant-wide stop")
+			res = runDone(t, db, srv, "w")
+			require.True(t, res.Done, "%+v", res)
+			assert.Equal(t, int64(10), res.Summary.Paid.Rows)
+			assert.Len(t, srv.Packets(), 10)
+		})
+	}
+	t.Run("per-row FINAL fails the row", func(t *testing.T) {
+		db := openTest(t, "sqlite")
+		srv := redpacktest.NewServer(redpacktest.WithFreqLimit(0))
+		defer srv.Close()
+		_, err := db.Plan(context.Background(), basePlan("w"), csvOpener(genCSV(3, 3)))
+		require.NoError(t, err)
+		require.NoError(t, srv.Inject(redpacktest.EndpointSend, redpacktest.ResultFail("RCVDAMOUNT_LIMIT"), 1))
+		res := runDone(t, db, srv, "w")
+		require.True(t, res.Done, "%+v", res)
+		assert.Equal(t, int64(1), res.Summary.Failed.Rows)
+	})
+}
