@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redpack-go/redpack/redpacktest"
 	"github.com/stretchr/testify/assert"
@@ -267,4 +268,24 @@ func TestMerchantWideCodesPause(t *testing.T) {
 		require.True(t, res.Done, "%+v", res)
 		assert.Equal(t, int64(1), res.Summary.Failed.Rows)
 	})
+}
+
+// Review finding 9: no part of a Postgres password is ever echoed, not even
+// with a raw '@' in it.
+func TestOpenNeverEchoesPassword(t *testing.T) {
+	for _, dsn := range []string{
+		"postgres://u:s3c@retPW@127.0.0.1:1/db?connect_timeout=x",
+		"postgres://u:s3c@retPW@127.0.0.1:1/db?sslmode=bogus",
+		"postgresql://u:p%40ss@retPW@127.0.0.1:1/db?connect_timeout=1",
+		"postgres://u:s3c@retPW@127.0.0.1:1/db?connect_timeout=1",
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := Open(ctx, dsn)
+		cancel()
+		require.Error(t, err, dsn)
+		msg := err.Error()
+		for _, part := range []string{"s3c", "retPW", "p%40ss"} {
+			assert.NotContains(t, msg, part, "error for a URL with a password echoes part of it")
+		}
+	}
 }
