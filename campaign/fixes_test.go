@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/csv"
+	"fmt"
+	"github.com/redpack-go/redpack"
 	"io"
 	"strings"
 	"testing"
@@ -314,4 +316,18 @@ func TestReportEscapesFormulas(t *testing.T) {
 	assert.Equal(t, "'@SUM(1+1)", recs[2][0])
 	assert.Equal(t, "'-oD", recs[4][1])
 	assert.Equal(t, "plain", recs[5][0])
+}
+
+// okErr is a non-nil error claiming OutcomeOK.
+type okErr struct{}
+
+func (okErr) Error() string            { return "claims OK" }
+func (okErr) Outcome() redpack.Outcome { return redpack.OutcomeOK }
+
+// Review finding 10: only err == nil (or a Check record) is proof of
+// payment; a non-nil error never reads as PAID.
+func TestNonNilErrorNeverOK(t *testing.T) {
+	assert.Equal(t, outOK, classify(nil).outcome)
+	a := classify(fmt.Errorf("wrapped: %w", okErr{}))
+	assert.Equal(t, outUnknown, a.outcome)
 }

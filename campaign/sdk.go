@@ -147,8 +147,6 @@ func classify(err error) answer {
 		switch redpack.OutcomeOf(err) {
 		case redpack.OutcomeConflict:
 			a.outcome = outConflict
-		case redpack.OutcomeOK:
-			a.outcome = outOK
 		case redpack.OutcomePending:
 			a.outcome = outPending
 		case redpack.OutcomeFinal:
