@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/redpack-go/redpack"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -330,4 +331,51 @@ func TestNonNilErrorNeverOK(t *testing.T) {
 	assert.Equal(t, outOK, classify(nil).outcome)
 	a := classify(fmt.Errorf("wrapped: %w", okErr{}))
 	assert.Equal(t, outUnknown, a.outcome)
+}
+
+// quotedSpan is a key field opened by a quote that never closes, with a
+// newline every 1000 bytes, for n bytes.
+type quotedSpan struct{ n, sent int }
+
+func (q *quotedSpan) Read(p []byte) (int, error) {
+	if q.sent >= q.n {
+		return 0, io.EOF
+	}
+	for i := range p {
+		if q.sent%1000 == 999 {
+			p[i] = '\n'
+		} else {
+			p[i] = 'x'
+		}
+		q.sent++
+		if q.sent >= q.n {
+			return i + 1, nil
+		}
+	}
+	return len(p), nil
+}
+
+// Review finding 7: one quoted field spanning many lines is refused once
+// the record passes 64 KiB, with the line it started on, without being
+// held.
+func TestParseCSVQuotedFieldSpanningLines(t *testing.T) {
+	r := io.MultiReader(strings.NewReader("key,openid,amount\nk1,o1,100\n\""), &quotedSpan{n: 30 << 20})
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	err := ParseCSV(r, func(InputRow) error { return nil })
+	runtime.ReadMemStats(&after)
+	var pe *PlanError
+	require.ErrorAs(t, err, &pe)
+	require.NotEmpty(t, pe.Problems)
+	p := pe.Problems[len(pe.Problems)-1]
+	assert.Equal(t, 3, p.Line, "the line the record started on")
+	assert.Contains(t, p.Msg, "longer than 64 KiB")
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(8<<20), "the field is not held")
+
+	// Quoted newlines and "" escapes in ordinary records are not mistaken.
+	var keys []string
+	ok := "key,openid,amount,wishing\n\"a\"\"b\",o1,100,\"two, lines\"\nc,o2,100,\"x,\"\"y\"\"\"\n"
+	require.NoError(t, ParseCSV(strings.NewReader(ok), func(r InputRow) error { keys = append(keys, r.Key); return nil }))
+	assert.Equal(t, []string{"a\"b", "c"}, keys)
 }
