@@ -79,25 +79,59 @@ const MaxLineBytes = 64 << 10
 
 var csvColumns = map[string]bool{"openid": true, "amount": true, "key": true, "wishing": true, "remark": true, "act_name": true, "send_name": true}
 
-// lineLimiter fails a read once a line grows past MaxLineBytes, so that a
-// hostile file without newlines cannot make the parser hold it all.
+// lineLimiter fails a read once one record grows past MaxLineBytes, so
+// that a hostile file (no newlines, or one quoted field spanning many
+// lines) cannot make the parser hold it all. It follows quoting the way
+// encoding/csv does: a quote opens a field only at the start of a field, and
+// "" inside a quoted field is an escaped quote; a newline inside quotes does
+// not end the record.
 type lineLimiter struct {
-	r   io.Reader
-	cur int
+	r          io.Reader
+	cur        int
+	line       int  // newlines seen
+	start      int  // line (1-based) where the current record started
+	inQuote    bool // inside a quoted field
+	afterQuote bool // the last byte closed a quoted field (a '"' next reopens it: "")
+	prev       byte // the last byte ('\n' at the start)
 }
 
-var errLongLine = errors.New("line longer than 64 KiB")
+// longRecordError is a record over MaxLineBytes, with the line it started on.
+type longRecordError struct{ line int }
+
+func (e *longRecordError) Error() string {
+	return fmt.Sprintf("record longer than %d KiB (a quoted field spanning lines counts whole)", MaxLineBytes>>10)
+}
+
+var errLongLine = &longRecordError{}
+
+func (e *longRecordError) Is(target error) bool { return target == errLongLine }
 
 func (l *lineLimiter) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
+	if l.start == 0 {
+		l.start, l.prev = 1, '\n'
+	}
 	for i := 0; i < n; i++ {
-		if p[i] == '\n' {
-			l.cur = 0
-			continue
+		b := p[i]
+		switch {
+		case b == '"' && l.inQuote:
+			l.inQuote, l.afterQuote = false, true
+		case b == '"' && (l.afterQuote || l.prev == ',' || l.prev == '\n'):
+			l.inQuote, l.afterQuote = true, false
+		default:
+			l.afterQuote = false
+		}
+		l.prev = b
+		if b == '\n' {
+			l.line++
+			if !l.inQuote {
+				l.cur, l.start = 0, l.line+1
+				continue
+			}
 		}
 		l.cur++
 		if l.cur > MaxLineBytes {
-			return i, errLongLine
+			return i, &longRecordError{line: l.start}
 		}
 	}
 	return n, err
@@ -283,6 +317,10 @@ func csvErrLine(err error, def int) int {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
 		return pe.Line
+	}
+	var le *longRecordError
+	if errors.As(err, &le) {
+		return le.line
 	}
 	return def
 }

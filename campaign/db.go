@@ -72,18 +72,18 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		db.dialect = dialectPostgres
 		cfg, err := pgxpool.ParseConfig(dsn)
 		if err != nil {
-			return nil, fmt.Errorf("campaign: postgres URL: %s", redactPGError(err))
+			return nil, fmt.Errorf("campaign: postgres URL: %s", redactPGError(err, dsn))
 		}
 		if cfg.MaxConns < 16 {
 			cfg.MaxConns = 16
 		}
 		pool, err := pgxpool.NewWithConfig(ctx, cfg)
 		if err != nil {
-			return nil, fmt.Errorf("campaign: postgres: %s", redactPGError(err))
+			return nil, fmt.Errorf("campaign: postgres: %s", redactPGError(err, dsn))
 		}
 		if err := pool.Ping(ctx); err != nil {
 			pool.Close()
-			return nil, fmt.Errorf("campaign: postgres: %s", redactPGError(err))
+			return nil, fmt.Errorf("campaign: postgres: %s", redactPGError(err, dsn))
 		}
 		db.pool = pool
 		db.sql = stdlib.OpenDBFromPool(pool)
@@ -143,16 +143,69 @@ func (db *DB) String() string {
 	return "sqlite " + db.dsn
 }
 
-// redactPGError keeps a Postgres connection error from quoting the URL's
-// password.
-func redactPGError(err error) string {
+// redactPGError keeps a Postgres connection error from quoting any part
+// of the URL's password: the URL itself, the password taken from it (up to
+// the LAST '@' of the authority, since a raw '@' may be in the password),
+// and the userinfo of any URL the message quotes.
+func redactPGError(err error, dsn string) string {
 	s := err.Error()
-	if i := strings.Index(s, "://"); i >= 0 {
-		if j := strings.Index(s[i:], "@"); j >= 0 {
-			s = s[:i+3] + "[redacted]" + s[i+j:]
+	if dsn != "" {
+		s = strings.ReplaceAll(s, dsn, "[postgres URL]")
+	}
+	if pw := dsnPassword(dsn); pw != "" {
+		s = strings.ReplaceAll(s, pw, "[redacted]")
+		// A driver that splits at the first '@' quotes the rest of the
+		// password as part of the host: redact every piece of it.
+		for piece := range strings.SplitSeq(pw, "@") {
+			if len(piece) >= 3 {
+				s = strings.ReplaceAll(s, piece, "[redacted]")
+			}
 		}
 	}
+	for from := 0; ; {
+		i := strings.Index(s[from:], "://")
+		if i < 0 {
+			break
+		}
+		i += from + 3
+		end := len(s)
+		if k := strings.IndexAny(s[i:], " `'\"\n\t"); k >= 0 {
+			end = i + k
+		}
+		auth := s[i:end]
+		if k := strings.IndexAny(auth, "/?"); k >= 0 {
+			// The authority ends at the first / or ? after its last '@'.
+			if at := strings.LastIndex(auth, "@"); at > k {
+				k = at + strings.IndexAny(auth[at:]+"/", "/?")
+			}
+			auth = auth[:k]
+		}
+		if at := strings.LastIndex(auth, "@"); at >= 0 {
+			s = s[:i] + "[redacted]" + s[i+at:]
+			end = i + len("[redacted]") + (end - i - at)
+		}
+		from = min(end, len(s))
+	}
 	return s
+}
+
+// dsnPassword is the password of a postgres:// URL ("" if none): between
+// the first ':' of the userinfo and the last '@' before the host.
+func dsnPassword(dsn string) string {
+	i := strings.Index(dsn, "://")
+	if i < 0 {
+		return ""
+	}
+	rest := dsn[i+3:]
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return ""
+	}
+	user := rest[:at]
+	if c := strings.Index(user, ":"); c >= 0 {
+		return user[c+1:]
+	}
+	return ""
 }
 
 // migrate brings River's schema and ours up to date. On Postgres an

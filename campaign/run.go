@@ -633,6 +633,17 @@ func (r *runner) record(ctx context.Context, cl *claimed, a answer) error {
 				}
 				return set(`status = ?, pending = 1, err_code = ?, next_at = ?`, StatusUnknown, code, now)
 			}
+			if merchantStop(a) {
+				// Configuration, not the row: pause, keep the row as it was.
+				st := StatusPlanned
+				if cl.unknown {
+					st = StatusUnknown
+				}
+				if err := set(`status = ?, next_at = ?`, st, now); err != nil {
+					return err
+				}
+				return r.pauseTx(ctx, tx, fmt.Sprintf("%s: WeChat Pay refused the request (bill %s): fix the merchant configuration, then run again (%s)", code, cl.pay.billNo, a.detail))
+			}
 			return set(`status = ?, pending = 0, err_code = ?`, StatusFailed, code)
 		case outRejected:
 			if merchantStop(a) || cl.kind == "query" {

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -102,6 +103,7 @@ type answer struct {
 	sendListID string
 	wxStatus   string // query: the record's status
 	detail     string
+	errDes     string // err_code_des of an API error
 }
 
 // payment is what a row pays: rebuilt from the stored row every time, so
@@ -131,7 +133,7 @@ func classify(err error) answer {
 	var ue *redpack.UnknownOutcomeError
 	switch {
 	case errors.As(err, &ae):
-		a.errCode = ae.ErrCode
+		a.errCode, a.errDes = ae.ErrCode, ae.ErrCodeDes
 	case errors.As(err, &ue) && ue.LastAnswer != nil:
 		a.errCode = ue.LastAnswer.ErrCode
 	}
@@ -145,8 +147,6 @@ func classify(err error) answer {
 		switch redpack.OutcomeOf(err) {
 		case redpack.OutcomeConflict:
 			a.outcome = outConflict
-		case redpack.OutcomeOK:
-			a.outcome = outOK
 		case redpack.OutcomePending:
 			a.outcome = outPending
 		case redpack.OutcomeFinal:
@@ -206,8 +206,13 @@ func check(ctx context.Context, c *redpack.Client, p payment) answer {
 // fail a row (issue 10): nothing about the row is wrong.
 func merchantStop(a answer) bool {
 	switch a.errCode {
-	case "NOTENOUGH", "SENDAMOUNT_LIMIT", "CA_ERROR", "SIGN_ERROR", "API_METHOD_CLOSED", "ILLEGAL_APPID":
+	case "NOTENOUGH", "SENDAMOUNT_LIMIT", "DAY_OVER_LIMITED", "CA_ERROR", "SIGN_ERROR", "API_METHOD_CLOSED", "ILLEGAL_APPID",
+		"MSGAPPID_ERROR", "ACCEPTMODE_ERROR", "XML_ERROR":
 		return true
+	case "PARAM_ERROR":
+		// The merchant-level PARAM_ERROR (商户号和wxappid不匹配: the mch_id
+		// and appid do not match) is configuration; any other is the row's.
+		return strings.Contains(strings.ToLower(a.errDes), "appid")
 	}
 	return a.outcome == outConflict
 }
@@ -227,5 +232,5 @@ func queryStop(code string) bool {
 // answers SEND_FAILED), so after a query shows it FAILED the row needs an
 // explicit retry.
 func merchantFinal(code string) bool {
-	return code == "NOTENOUGH" || code == "SENDAMOUNT_LIMIT"
+	return code == "NOTENOUGH" || code == "SENDAMOUNT_LIMIT" || code == "DAY_OVER_LIMITED"
 }

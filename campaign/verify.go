@@ -294,6 +294,19 @@ func (db *DB) retryApply(ctx context.Context, tx *sql.Tx, c *campaignRow, todo [
 	return n, nil
 }
 
+// SafeCell escapes a text cell against spreadsheet formula injection
+// (CSV injection): a cell starting with = + - @, a tab or a carriage return
+// gets a leading apostrophe, which Excel and LibreOffice show as text. Report
+// applies it to key, openid, send_listid, err_code and wx_status; a key such
+// as "-5" therefore reads "'-5" in the report (the database keeps the key as
+// planned, and Find takes it as planned).
+func SafeCell(s string) string {
+	if s != "" && strings.IndexByte("=+-@\t\r", s[0]) >= 0 {
+		return "'" + s
+	}
+	return s
+}
+
 // ReportColumns are the columns of Report, in order.
 var ReportColumns = []string{"key", "openid", "amount", "bill_no", "status", "send_listid", "err_code", "wx_status", "generation", "line"}
 
@@ -321,6 +334,9 @@ func (db *DB) Report(ctx context.Context, id string, w io.Writer) error {
 			return err
 		}
 		rec[2], rec[8], rec[9] = strconv.FormatInt(amount, 10), strconv.Itoa(gen), strconv.FormatInt(line, 10)
+		for _, i := range []int{0, 1, 5, 6, 7} {
+			rec[i] = SafeCell(rec[i])
+		}
 		if err := cw.Write(rec); err != nil {
 			return err
 		}

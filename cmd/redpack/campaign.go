@@ -329,6 +329,8 @@ type statusJSON struct {
 	FailedFen   int64   `json:"failed_fen"`
 	Unknown     int64   `json:"unknown"`
 	UnknownFen  int64   `json:"unknown_fen"`
+	Conflict    int64   `json:"conflict"` // rows held after a CONFLICT (the bill belongs to another payment)
+	ConflictFen int64   `json:"conflict_fen"`
 	Pending     int64   `json:"pending"`
 	PendingFen  int64   `json:"pending_fen"`
 	Queued      int64   `json:"queued"`
@@ -367,6 +369,7 @@ func campaignStatus(ctx context.Context, args []string, env func(string) string,
 		Planned: s.Planned.Rows, PlannedFen: s.Planned.Fen, Paid: s.Paid.Rows, PaidFen: s.Paid.Fen,
 		Received: s.Received.Rows, ReceivedFen: s.Received.Fen, Refunded: s.Refunded.Rows, RefundedFen: s.Refunded.Fen,
 		Failed: s.Failed.Rows, FailedFen: s.Failed.Fen, Unknown: s.Unknown.Rows, UnknownFen: s.Unknown.Fen,
+		Conflict: s.Conflict.Rows, ConflictFen: s.Conflict.Fen,
 		Pending: s.Pending.Rows, PendingFen: s.Pending.Fen, Queued: s.Queued.Rows, State: s.State, PauseKind: s.PauseKind,
 		Workers: s.Workers, SendRate: s.SendRate, ETASeconds: s.ETA.Seconds()}
 	if s.State == campaign.StatePaused {
@@ -394,6 +397,9 @@ func campaignStatus(ctx context.Context, args []string, env func(string) string,
 	m("failed", s.Failed)
 	m("unknown", s.Unknown)
 	m("  pending", s.Pending)
+	if s.Conflict.Rows > 0 {
+		m("held (CONFLICT)", s.Conflict)
+	}
 	t.row("workers", itoa(s.Workers))
 	t.row("rate", fmt.Sprintf("%.1f requests/s (last minute)", s.SendRate))
 	t.flush()
