@@ -41,6 +41,7 @@ Usage:
                [-total-num N] [-timeout 5m] [-json] [merchant flags]
   redpack paysign -package PACKAGE [-json] [merchant flags]
   redpack fake [-addr 127.0.0.1:0] -dir DIR [-balance FEN]
+  redpack campaign plan|run|status|report|verify|retry|serve [flags]
   redpack help [COMMAND]
 
 Commands:
@@ -57,6 +58,9 @@ Commands:
            SIGINT/SIGTERM; print its URL; write ca.pem, apiclient_cert.p12,
            apiclient_cert.pem, apiclient_key.pem and redpack.env (source it)
            into DIR. Exits 0 when stopped, 1 if it cannot start.
+  campaign pay a list of recipients exactly once, durably, at the
+           merchant's quota, on SQLite or Postgres, with a web view; it has
+           its own flags and exit codes: see "redpack campaign -h"
   -kind mini makes query and resolve use the mini-program appid, as
   gethbinfo needs for mini-program red packets.
 
