@@ -435,3 +435,30 @@ func TestHeartbeatOwnTickerReRegisters(t *testing.T) {
 		})
 	}
 }
+
+// Review finding 5 (clock): a machine whose clock is a minute ahead still
+// writes leases on the database clock, so it neither steals leases nor
+// looks alive forever.
+func TestLeaseOnDatabaseClock(t *testing.T) {
+	db := openTest(t, "postgres")
+	ctx := context.Background()
+	_, err := db.Plan(ctx, basePlan("k"), csvOpener("key,openid,amount\na,oA,100\n"))
+	require.NoError(t, err)
+	c, err := db.campaign(ctx, db.sql, "k")
+	require.NoError(t, err)
+	real := nowMicros
+	defer func() { nowMicros = real }()
+	ahead := time.Minute.Microseconds()
+	nowMicros = func() int64 { return real() + ahead }
+	skew, err := db.clockSkew(ctx)
+	require.NoError(t, err)
+	r := &runner{db: db, c: c, opts: RunOptions{Backoff: fastBackoff.withDefaults()}, worker: "w-ahead"}
+	r.skew.Store(skew)
+	cl, err := r.claim(ctx, 1)
+	require.NoError(t, err)
+	require.NotNil(t, cl)
+	var lease, dbNow int64
+	require.NoError(t, db.sql.QueryRowContext(ctx, `SELECT lease_until, (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT FROM redpack_rows WHERE campaign_id = 'k'`).Scan(&lease, &dbNow))
+	d := time.Duration(lease-dbNow) * time.Microsecond
+	assert.InDelta(t, rowLease.Seconds(), d.Seconds(), 2, "lease is %v ahead of the database clock", d)
+}
