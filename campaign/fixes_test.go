@@ -379,3 +379,86 @@ func TestParseCSVQuotedFieldSpanningLines(t *testing.T) {
 	require.NoError(t, ParseCSV(strings.NewReader(ok), func(r InputRow) error { keys = append(keys, r.Key); return nil }))
 	assert.Equal(t, []string{"a\"b", "c"}, keys)
 }
+
+// Review finding 5: heartbeats run on their own ticker, and a worker
+// wrongly reaped (its stopped_at set by a survivor) is alive again on its
+// next heartbeat; the clock skew to the database is measured.
+func TestHeartbeatOwnTickerReRegisters(t *testing.T) {
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			db := openTest(t, kind)
+			srv := redpacktest.NewServer(redpacktest.WithFreqLimit(0))
+			defer srv.Close()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			_, err := db.Plan(ctx, basePlan("hb"), csvOpener(genCSV(3, 3)))
+			require.NoError(t, err)
+			require.NoError(t, db.Pause(ctx, "hb"))
+			done := make(chan error, 1)
+			go func() {
+				res, err := db.Run(ctx, "hb", RunOptions{Client: testClient(srv), Rate: -1, Backoff: fastBackoff, WorkerID: "w-hb"})
+				if err == nil && ctx.Err() == nil {
+					err = fmt.Errorf("run returned early: %+v %+v", res, res.Summary)
+				}
+				done <- err
+			}()
+			stopped := func() (int64, int64) {
+				var st, hb int64
+				require.NoError(t, db.sql.QueryRowContext(context.Background(), db.q(`SELECT stopped_at, heartbeat_at FROM redpack_workers WHERE id = ?`), "w-hb").Scan(&st, &hb))
+				return st, hb
+			}
+			require.Eventually(t, func() bool {
+				var n int
+				db.sql.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM redpack_workers WHERE id = ?`), "w-hb").Scan(&n) //nolint:errcheck
+				return n == 1
+			}, 10*time.Second, 50*time.Millisecond)
+			_, err = db.sql.ExecContext(ctx, db.q(`UPDATE redpack_workers SET stopped_at = 1 WHERE id = ?`), "w-hb")
+			require.NoError(t, err)
+			_, hb0 := stopped()
+			require.Eventually(t, func() bool {
+				st, hb := stopped()
+				select {
+				case err := <-done:
+					t.Fatalf("run ended: %v", err)
+				default:
+				}
+				return st == 0 && hb > hb0
+			}, 3*heartbeatEvery, 50*time.Millisecond, "the reaped worker's heartbeat registers it again")
+			s, err := db.Summary(ctx, "hb")
+			require.NoError(t, err)
+			assert.Equal(t, 1, s.Workers)
+			skew, err := db.clockSkew(ctx)
+			require.NoError(t, err)
+			assert.Less(t, max(skew, -skew), int64(time.Second/time.Microsecond), "same machine: small skew")
+			cancel()
+			require.NoError(t, <-done)
+		})
+	}
+}
+
+// Review finding 5 (clock): a machine whose clock is a minute ahead still
+// writes leases on the database clock, so it neither steals leases nor
+// looks alive forever.
+func TestLeaseOnDatabaseClock(t *testing.T) {
+	db := openTest(t, "postgres")
+	ctx := context.Background()
+	_, err := db.Plan(ctx, basePlan("k"), csvOpener("key,openid,amount\na,oA,100\n"))
+	require.NoError(t, err)
+	c, err := db.campaign(ctx, db.sql, "k")
+	require.NoError(t, err)
+	real := nowMicros
+	defer func() { nowMicros = real }()
+	ahead := time.Minute.Microseconds()
+	nowMicros = func() int64 { return real() + ahead }
+	skew, err := db.clockSkew(ctx)
+	require.NoError(t, err)
+	r := &runner{db: db, c: c, opts: RunOptions{Backoff: fastBackoff.withDefaults()}, worker: "w-ahead"}
+	r.skew.Store(skew)
+	cl, err := r.claim(ctx, 1)
+	require.NoError(t, err)
+	require.NotNil(t, cl)
+	var lease, dbNow int64
+	require.NoError(t, db.sql.QueryRowContext(ctx, `SELECT lease_until, (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT FROM redpack_rows WHERE campaign_id = 'k'`).Scan(&lease, &dbNow))
+	d := time.Duration(lease-dbNow) * time.Microsecond
+	assert.InDelta(t, rowLease.Seconds(), d.Seconds(), 2, "lease is %v ahead of the database clock", d)
+}

@@ -161,10 +161,20 @@ func (db *DB) Run(ctx context.Context, id string, opts RunOptions) (*RunResult, 
 			return nil, err
 		}
 	}
+	// An operator pause holds from the first job on, not from the first
+	// supervise tick.
+	r.paused.Store(c.paused && c.pauseKind == PauseOperator)
+	if d, err := db.clockSkew(ctx); err == nil {
+		r.skew.Store(d)
+	}
 	if err := r.register(ctx); err != nil {
 		return nil, err
 	}
 	defer r.unregister()
+	beatCtx, stopBeat := context.WithCancel(ctx)
+	beatDone := make(chan struct{})
+	go func() { defer close(beatDone); r.heartbeat(beatCtx) }()
+	defer func() { stopBeat(); <-beatDone }()
 	if db.dialect == dialectSQLite {
 		// We hold the file: every lease and every running job is an orphan
 		// of a process that died. Hand them back at once.
@@ -211,20 +221,73 @@ type runner struct {
 
 	paused   atomic.Bool // the campaign is paused (any kind)
 	stopping atomic.Bool // Run is ending: start no new request
+	// skew is the database clock minus ours (µs), measured at every
+	// heartbeat: leases, back-offs and heartbeats are on the database's
+	// clock, so machines whose clocks differ agree on them (0 on SQLite).
+	skew atomic.Int64
+}
+
+// now is the database clock, in Unix µs.
+func (r *runner) now() int64 { return nowMicros() + r.skew.Load() }
+
+// clockSkew measures the database clock minus ours (µs); 0 on SQLite (one
+// machine).
+func (db *DB) clockSkew(ctx context.Context) (int64, error) {
+	if db.dialect != dialectPostgres {
+		return 0, nil
+	}
+	t0 := nowMicros()
+	var dbNow int64
+	if err := db.sql.QueryRowContext(ctx, `SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT`).Scan(&dbNow); err != nil {
+		return 0, err
+	}
+	t1 := nowMicros()
+	return dbNow - (t0+t1)/2, nil
+}
+
+// heartbeat runs on its own ticker, so that a slow supervise loop (a
+// summary, a re-enqueue) never makes a live worker look dead. A heartbeat
+// that finds the worker reaped (stopped_at set by a survivor) registers it
+// again: its leases are gone, its stale claims record nothing but an OK.
+func (r *runner) heartbeat(ctx context.Context) {
+	tick := time.NewTicker(heartbeatEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		r.beat(ctx)
+	}
+}
+
+func (r *runner) beat(ctx context.Context) {
+	if d, err := r.db.clockSkew(ctx); err == nil {
+		r.skew.Store(d)
+	}
+	res, err := r.db.sql.ExecContext(ctx, r.db.q(`UPDATE redpack_workers SET heartbeat_at = ? WHERE id = ? AND stopped_at = 0`), r.now(), r.worker)
+	if err != nil {
+		return
+	}
+	if n, _ := res.RowsAffected(); n == 0 && ctx.Err() == nil {
+		r.opts.Logger.Warn("this worker was reaped as dead (no heartbeat seen in time): registering again", "worker", r.worker)
+		r.db.sql.ExecContext(ctx, r.db.q(`UPDATE redpack_workers SET stopped_at = 0, heartbeat_at = ? WHERE id = ?`), r.now(), r.worker) //nolint:errcheck
+	}
 }
 
 func (r *runner) queue() string { return "campaign_" + r.c.uid }
 
 func (r *runner) register(ctx context.Context) error {
 	host, _ := os.Hostname()
-	now := nowMicros()
+	now := r.now()
 	_, err := r.db.sql.ExecContext(ctx, r.db.q(`INSERT INTO redpack_workers (id, campaign_id, host, pid, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?)`),
 		r.worker, r.c.id, host, os.Getpid(), now, now)
 	return err
 }
 
 func (r *runner) unregister() {
-	r.db.sql.ExecContext(context.Background(), r.db.q(`UPDATE redpack_workers SET stopped_at = ? WHERE id = ?`), nowMicros(), r.worker) //nolint:errcheck
+	r.db.sql.ExecContext(context.Background(), r.db.q(`UPDATE redpack_workers SET stopped_at = ? WHERE id = ?`), r.now(), r.worker) //nolint:errcheck
 }
 
 // recoverAll (SQLite, file lock held) closes the attempts nobody answered
@@ -240,7 +303,7 @@ func (r *runner) recoverAll(ctx context.Context) error {
 // hands their running jobs back to River, so survivors take over in seconds
 // rather than waiting for River's rescuer (which stays the backstop).
 func (r *runner) reap(ctx context.Context) {
-	stale := nowMicros() - HeartbeatTimeout.Microseconds()
+	stale := r.now() - HeartbeatTimeout.Microseconds()
 	rows, err := r.db.sql.QueryContext(ctx, r.db.q(`SELECT id FROM redpack_workers WHERE campaign_id = ? AND stopped_at = 0 AND heartbeat_at < ?`), r.c.id, stale)
 	if err != nil {
 		return
@@ -254,7 +317,7 @@ func (r *runner) reap(ctx context.Context) {
 	}
 	rows.Close()
 	for _, w := range dead {
-		res, err := r.db.sql.ExecContext(ctx, r.db.q(`UPDATE redpack_workers SET stopped_at = ? WHERE id = ? AND stopped_at = 0`), nowMicros(), w)
+		res, err := r.db.sql.ExecContext(ctx, r.db.q(`UPDATE redpack_workers SET stopped_at = ? WHERE id = ? AND stopped_at = 0`), r.now(), w)
 		if err != nil {
 			continue
 		}
@@ -313,7 +376,7 @@ func (r *runner) enqueue(ctx context.Context) error {
 func (r *runner) supervise(ctx context.Context) (*RunResult, error) {
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
-	var lastBeat, lastReap, lastEnqueue, lastProgress, lastCount time.Time
+	var lastReap, lastEnqueue, lastProgress, lastCount time.Time
 	lastEnqueue = time.Now()
 	for {
 		select {
@@ -333,10 +396,6 @@ func (r *runner) supervise(ctx context.Context) (*RunResult, error) {
 		r.paused.Store(c.paused)
 		if c.paused && c.pauseKind == PauseMerchant {
 			return &RunResult{PauseReason: c.pauseReason}, nil
-		}
-		if now.Sub(lastBeat) >= heartbeatEvery {
-			lastBeat = now
-			r.db.sql.ExecContext(ctx, r.db.q(`UPDATE redpack_workers SET heartbeat_at = ? WHERE id = ?`), nowMicros(), r.worker) //nolint:errcheck
 		}
 		if r.db.dialect == dialectPostgres && now.Sub(lastReap) >= reapEvery {
 			lastReap = now
@@ -401,7 +460,7 @@ func (r *runner) workSlice(ctx context.Context, a sliceArgs) error {
 				return river.JobSnooze(time.Second)
 			}
 		}
-		now := nowMicros()
+		now := r.now()
 		rows, err := r.db.sql.QueryContext(ctx, r.db.q(`SELECT seq, next_at, lease_until FROM redpack_rows
 			WHERE campaign_id = ? AND seq BETWEEN ? AND ? AND status IN (?, ?) ORDER BY seq`), r.c.id, lo, hi, StatusPlanned, StatusUnknown)
 		if err != nil {
@@ -432,7 +491,7 @@ func (r *runner) workSlice(ctx context.Context, a sliceArgs) error {
 			return nil
 		}
 		if len(due) == 0 {
-			d := time.Duration(wake-nowMicros()) * time.Microsecond
+			d := time.Duration(wake-r.now()) * time.Microsecond
 			return river.JobSnooze(max(d, 10*time.Millisecond))
 		}
 		for _, seq := range due {
@@ -492,7 +551,7 @@ func (r *runner) claim(ctx context.Context, seq int64) (*claimed, error) {
 	var cl *claimed
 	err := r.db.tx(ctx, func(tx *sql.Tx) error {
 		cl = nil
-		now := nowMicros()
+		now := r.now()
 		row := tx.QueryRowContext(ctx, r.db.q(`UPDATE redpack_rows SET lease_owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
 			WHERE campaign_id = ? AND seq = ? AND status IN (?, ?) AND next_at <= ? AND lease_until <= ?
 			RETURNING attempts, generation, pending, unknown_seen, err_code, tries, bill_no, openid, amount, send_name, wishing, act_name, remark`),
@@ -546,7 +605,7 @@ func (r *runner) claim(ctx context.Context, seq int64) (*claimed, error) {
 func (r *runner) record(ctx context.Context, cl *claimed, a answer) error {
 	b := r.opts.Backoff
 	return r.db.tx(ctx, func(tx *sql.Tx) error {
-		now := nowMicros()
+		now := r.now()
 		if _, err := tx.ExecContext(ctx, r.db.q(`UPDATE redpack_attempts SET finished_at = ?, outcome = ?, err_code = ?, wx_status = ?, send_listid = ?, detail = ?
 			WHERE campaign_id = ? AND seq = ? AND n = ?`), now, a.outcome, a.errCode, a.wxStatus, a.sendListID, a.detail, r.c.id, cl.seq, cl.n); err != nil {
 			return err
@@ -690,7 +749,7 @@ func regenRow(ctx context.Context, db *DB, tx *sql.Tx, c *campaignRow, seq int64
 
 func (r *runner) pauseTx(ctx context.Context, tx *sql.Tx, reason string) error {
 	r.paused.Store(true)
-	now := nowMicros()
+	now := r.now()
 	// The first reason stands.
 	_, err := tx.ExecContext(ctx, r.db.q(`UPDATE redpack_campaigns SET paused = 1, pause_kind = ?, pause_reason = ?, paused_at = ?, updated_at = ? WHERE id = ? AND paused = 0`),
 		PauseMerchant, truncate(reason, 1000), now, now, r.c.id)

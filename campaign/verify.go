@@ -58,6 +58,11 @@ func (db *DB) Verify(ctx context.Context, id string, opts VerifyOptions) (*Verif
 		opts.WorkerID = "verify-" + uid[:8]
 	}
 	lim := newDBLimiter(db, id, opts.Rate, 0)
+	// Leases are on the database clock (as run's are).
+	skew, err := db.clockSkew(ctx)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := db.sql.QueryContext(ctx, db.q(`SELECT seq FROM redpack_rows WHERE campaign_id = ? AND (status IN (?, ?)
 		OR (status = ? AND unknown_seen = 1 AND wx_status <> 'FAILED')) ORDER BY seq`), id, StatusPaid, StatusUnknown, StatusFailed)
 	if err != nil {
@@ -83,7 +88,7 @@ func (db *DB) Verify(ctx context.Context, id string, opts VerifyOptions) (*Verif
 		go func() {
 			defer wg.Done()
 			for seq := range work {
-				st, settled, err := db.verifyRow(ctx, c, seq, opts, lim)
+				st, settled, err := db.verifyRow(ctx, c, seq, opts, lim, skew)
 				mu.Lock()
 				if err != nil && firstErr == nil && ctx.Err() == nil {
 					firstErr = err
@@ -114,12 +119,12 @@ func (db *DB) Verify(ctx context.Context, id string, opts VerifyOptions) (*Verif
 	return res, err
 }
 
-func (db *DB) verifyRow(ctx context.Context, c *campaignRow, seq int64, opts VerifyOptions, lim *dbLimiter) (string, bool, error) {
+func (db *DB) verifyRow(ctx context.Context, c *campaignRow, seq int64, opts VerifyOptions, lim *dbLimiter, skew int64) (string, bool, error) {
 	var cl *claimed
 	var status string
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		cl = nil
-		now := nowMicros()
+		now := nowMicros() + skew
 		cc := &claimed{seq: seq, kind: "query"}
 		err := tx.QueryRowContext(ctx, db.q(`UPDATE redpack_rows SET lease_owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
 			WHERE campaign_id = ? AND seq = ? AND status IN (?, ?, ?) AND lease_until <= ?
@@ -150,7 +155,7 @@ func (db *DB) verifyRow(ctx context.Context, c *campaignRow, seq int64, opts Ver
 	}
 	settled := false
 	err = db.tx(context.WithoutCancel(ctx), func(tx *sql.Tx) error {
-		now := nowMicros()
+		now := nowMicros() + skew
 		if _, err := tx.ExecContext(ctx, db.q(`UPDATE redpack_attempts SET finished_at = ?, outcome = ?, err_code = ?, wx_status = ?, send_listid = ?, detail = ?
 			WHERE campaign_id = ? AND seq = ? AND n = ?`), now, a.outcome, a.errCode, a.wxStatus, a.sendListID, a.detail, c.id, seq, cl.n); err != nil {
 			return err

@@ -52,13 +52,23 @@ Exit codes:
   3  rows left unsettled (PLANNED or UNKNOWN) when run or verify stopped
      (SIGINT/SIGTERM stop cleanly; run again to continue)
   5  the campaign is paused: a merchant-wide stop (NOTENOUGH,
-     SENDAMOUNT_LIMIT, CA_ERROR, SIGN_ERROR, API_METHOD_CLOSED,
-     ILLEGAL_APPID, CONFLICT); the reason is on stderr. Fix it and run again.
+     SENDAMOUNT_LIMIT, DAY_OVER_LIMITED, CA_ERROR, SIGN_ERROR,
+     API_METHOD_CLOSED, ILLEGAL_APPID, MSGAPPID_ERROR, ACCEPTMODE_ERROR,
+     CONFLICT); the reason is on stderr. Fix it and run again. A bill that
+     met NOTENOUGH/SENDAMOUNT_LIMIT/DAY_OVER_LIMITED is kept and queried;
+     once its record is FAILED the row is FAILED with that code and only
+     "retry -codes CODE" gives it a new bill. A row whose bill answered
+     CONFLICT is held (status CONFLICT, never re-sent) until
+     "retry -codes FATAL_ERROR".
+
+Report cells (key, openid, send_listid, err_code, wx_status) starting with
+= + - @, a tab or a CR get a leading ' (spreadsheet formula injection).
   6  run: another run process holds the SQLite file
 
 status -json prints one object: id, rows, total_fen, planned, planned_fen,
 paid, paid_fen, received, received_fen, refunded, refunded_fen, failed,
-failed_fen, unknown, unknown_fen, pending, pending_fen, queued, state
+failed_fen, unknown, unknown_fen, pending, pending_fen, conflict,
+conflict_fen, queued, state
 (running, paused, done, idle), paused (the reason, or null), pause_kind,
 workers, send_rate (requests/s over the last minute), eta_seconds.
 `
