@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/redpack-go/redpack"
 	"hash"
 	"io"
 	"strings"
@@ -113,13 +114,26 @@ func (db *DB) Plan(ctx context.Context, opts PlanOptions, open func() (io.ReadCl
 		return nil, err
 	}
 	digest1 := sha256.New()
+	// probe stands in for the row's bill number (fixed in pass 2) when the
+	// SDK checks the row: it has the same format.
+	probe, err := deriveBillNo(opts.MchID, "plan probe")
+	if err != nil {
+		return nil, fmt.Errorf("campaign: mch_id: %w", err)
+	}
 	err = ParseCSV(f, func(r InputRow) error {
 		fill(&r)
 		digestRow(digest1, r)
+		complete := true
 		for _, t := range []struct{ col, v string }{{"send_name", r.SendName}, {"wishing", r.Wishing}, {"act_name", r.ActName}, {"remark", r.Remark}} {
 			if t.v == "" {
+				complete = false
 				perr.add(Problem{Line: r.Line, Column: t.col, Msg: "required: give the column or -" + strings.ReplaceAll(t.col, "_", "-")})
 			}
+		}
+		if complete {
+			// The SDK's own rules are the authority: the CSV checks
+			// above only word the common problems in CSV terms.
+			sdkCheck(perr, r, probe)
 		}
 		sum.Rows++
 		sum.TotalFen += r.Amount
@@ -332,4 +346,25 @@ func Yuan(fen int64) string {
 		sign, fen = "-", -fen
 	}
 	return fmt.Sprintf("%s%d.%02d", sign, fen/100, fen%100)
+}
+
+// sdkCheck validates the row as the Send it will become, with the SDK's
+// rules (redpack.SendRequest.Validate), and reports each invalid field on
+// the row's line under its CSV column name.
+func sdkCheck(perr *PlanError, r InputRow, billNo string) {
+	req := redpack.SendRequest{Packet: redpack.Packet{BillNo: billNo, OpenID: r.OpenID, Amount: r.Amount,
+		SendName: r.SendName, Wishing: r.Wishing, ActName: r.ActName, Remark: r.Remark}}
+	var ve *redpack.ValidationError
+	if err := req.Validate(); errors.As(err, &ve) {
+		for _, f := range ve.Fields {
+			col := f.Field
+			switch col {
+			case "re_openid":
+				col = "openid"
+			case "total_amount":
+				col = "amount"
+			}
+			perr.add(Problem{Line: r.Line, Column: col, Msg: f.Reason})
+		}
+	}
 }

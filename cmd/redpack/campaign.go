@@ -34,6 +34,7 @@ Usage:
   redpack campaign report -db DB -id ID -o FILE.csv
   redpack campaign verify -db DB -id ID [-rate N]
   redpack campaign retry  -db DB -id ID [-codes SENDNUM_LIMIT,...]
+  redpack campaign serve  -db DB [-addr 127.0.0.1:8080] [-prefix /path]
   (plus the merchant flags and REDPACK_* variables of "redpack send")
 
 DB is a SQLite file (default redpack.db) or a postgres:// URL; several "run"
@@ -95,6 +96,8 @@ func runCampaign(ctx context.Context, args []string, env func(string) string, st
 		return campaignVerify(ctx, rest, env, stdout, stderr)
 	case "retry":
 		return campaignRetry(ctx, rest, env, stdout, stderr)
+	case "serve":
+		return runCampaignServe(ctx, rest, env, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "redpack campaign: unknown command %q\n\n%s", sub, campaignUsage)
 	return exitUsage
