@@ -54,10 +54,10 @@ func TestMerchantStopPausesThenResumes(t *testing.T) {
 }
 
 // A real empty balance: the ledger answers NOTENOUGH, the campaign pauses,
-// no row fails and every bill is kept (no new bill number without an
-// explicit retry). The next run queries the bills that met NOTENOUGH: their
-// FAILED records make them FAILED NOTENOUGH, and `retry -codes NOTENOUGH`
-// gives them new bills.
+// no row fails, and every bill is kept while the balance is empty. After the
+// top-up the next run queries the bills that met NOTENOUGH: their FAILED
+// records prove them dead, so those rows get their next bill and pay. Nothing
+// is paid twice and no row ends FAILED.
 func TestBalanceRunsOut(t *testing.T) {
 	db := openTest(t, "sqlite")
 	srv := redpacktest.NewServer(redpacktest.WithFreqLimit(0), redpacktest.WithBalance(1000))
@@ -70,27 +70,31 @@ func TestBalanceRunsOut(t *testing.T) {
 	assert.Zero(t, res.Summary.Failed.Rows)
 	assert.Equal(t, int64(2), res.Summary.Paid.Rows)
 	for _, k := range []string{"a", "b", "c", "d"} {
-		assert.Zero(t, row(t, db, "b", k).Row.Generation, "no new bill without retry")
+		assert.Zero(t, row(t, db, "b", k).Row.Generation, "no new bill while the old one is not known dead")
 	}
-	// The balance is still empty: a row not sent yet meets NOTENOUGH too,
-	// and the following run's query settles it.
+	require.NoError(t, srv.TopUp(1000))
 	for range 4 {
 		if res = runDone(t, db, srv, "b"); res.Done {
 			break
 		}
-		assert.Contains(t, res.PauseReason, "NOTENOUGH")
 	}
 	require.True(t, res.Done, "%+v", res)
-	require.Equal(t, int64(2), res.Summary.Failed.Rows)
+	assert.Zero(t, res.Summary.Failed.Rows, "no row fails for a merchant-wide stop")
+	assert.Equal(t, int64(4), res.Summary.Paid.Rows)
+	require.Len(t, srv.Packets(), 4, "each row paid once")
+	regenerated := 0
 	for _, k := range []string{"a", "b", "c", "d"} {
-		if r := row(t, db, "b", k).Row; r.Status == StatusFailed {
-			assert.Equal(t, "NOTENOUGH", r.ErrCode)
-			assert.Equal(t, "FAILED", r.WxStatus)
+		r := row(t, db, "b", k).Row
+		assert.Equal(t, StatusPaid, r.Status)
+		if r.Generation > 0 {
+			regenerated++
+			p, ok := srv.Packet(r.BillNo)
+			require.True(t, ok, "row %s is paid under its current bill", k)
+			assert.Equal(t, r.Amount, p.Amount)
 		}
 	}
-	rr, err := db.Retry(ctx, "b", []string{"NOTENOUGH"})
-	require.NoError(t, err)
-	assert.Equal(t, 2, rr.Retried)
+	assert.Positive(t, regenerated, "the rows whose bills met NOTENOUGH got new bills")
+	assert.Equal(t, int64(1600), srv.TotalPaid())
 }
 
 // CONFLICT pauses; a per-row FINAL fails the row with its code; retry gives

@@ -678,6 +678,21 @@ func (r *runner) record(ctx context.Context, cl *claimed, a answer) error {
 		case outFinal:
 			code := cmpOr(a.errCode, "FINAL")
 			if cl.kind == "query" {
+				if merchantFinal(cl.errCode) {
+					// The bill met a merchant-wide stop (the balance, a
+					// cap) and its record now proves it FAILED: known not
+					// to have paid. The stop is not the row's failure: the
+					// row gets its next bill, sent once the campaign runs
+					// after the fix (SPEC §3: a new bill only when the old
+					// one is known dead).
+					if err := set(`pending = 0, wx_status = 'FAILED'`); err != nil {
+						return err
+					}
+					moved, err := regenRow(ctx, r.db, tx, r.c, cl.seq, gen, StatusUnknown, now, cl.errCode)
+					if err != nil || moved {
+						return err
+					}
+				}
 				// A FAILED record: known not paid. A new bill number only
 				// by an explicit retry.
 				return set(`status = ?, pending = 0, err_code = ?, wx_status = ?`, StatusFailed, cmpOr(cl.errCode, code), "FAILED")
@@ -687,7 +702,7 @@ func (r *runner) record(ctx context.Context, cl *claimed, a answer) error {
 				// query (the old bill may yet pay: PROCESSING then FAILED
 				// has been seen); a FAILED record makes the row FAILED with
 				// this code, for `retry -codes` after the fix.
-				if err := r.pauseTx(ctx, tx, fmt.Sprintf("%s on bill %s: %s; fix it (top up, raise the cap), then run again and `retry -codes %s`", code, cl.pay.billNo, a.detail, code)); err != nil {
+				if err := r.pauseTx(ctx, tx, fmt.Sprintf("%s on bill %s: %s; fix it (top up, raise the cap), then run again: the bill is queried first and, once its record proves it FAILED, the row gets a new bill", code, cl.pay.billNo, a.detail)); err != nil {
 					return err
 				}
 				return set(`status = ?, pending = 1, err_code = ?, next_at = ?`, StatusUnknown, code, now)

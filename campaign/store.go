@@ -232,11 +232,11 @@ func Advice(code string) string {
 	case "SEND_FAILED":
 		return "this bill number failed at WeChat Pay: retry gives the row a new bill number"
 	case "DAY_OVER_LIMITED":
-		return "the merchant's daily packet count is used up: tomorrow, redpack campaign retry -codes DAY_OVER_LIMITED"
+		return "the merchant's daily packet count is used up: run again tomorrow (the bill is queried first; once its record is FAILED the row gets a new bill)"
 	case "NOTENOUGH":
-		return "the merchant balance ran out (the bill's record is FAILED): top up, then redpack campaign retry -codes NOTENOUGH"
+		return "the merchant balance ran out: top up, then run again (the bill is queried first; once its record is FAILED the row gets a new bill)"
 	case "SENDAMOUNT_LIMIT":
-		return "the merchant's sending cap was reached (the bill's record is FAILED): raise it, then redpack campaign retry -codes SENDAMOUNT_LIMIT"
+		return "the merchant's sending cap was reached: raise it, then run again (the bill is queried first; once its record is FAILED the row gets a new bill)"
 	case "FATAL_ERROR", "RECORD_MISMATCH":
 		return "held (status CONFLICT): the bill number belongs to another payment; find out why, then redpack campaign retry -codes FATAL_ERROR gives the row a new bill"
 	case "OPENID_ERROR":

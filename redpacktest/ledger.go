@@ -356,6 +356,20 @@ func (s *Server) Balance() int64 {
 	return s.st.balance
 }
 
+// TopUp adds fen to the merchant's balance, as a recharge in the merchant
+// platform does: sends that met NOTENOUGH can pay after it (under new bill
+// numbers: a bill that met NOTENOUGH is dead, SEND_FAILED). fen must be
+// positive.
+func (s *Server) TopUp(fen int64) error {
+	if fen <= 0 {
+		return errors.New("redpacktest: TopUp needs a positive amount in fen")
+	}
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	s.st.balance += fen
+	return nil
+}
+
 // TotalPaid returns the sum in fen of every packet paid (Packets), refunds
 // not deducted.
 func (s *Server) TotalPaid() int64 {

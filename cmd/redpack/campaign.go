@@ -55,10 +55,10 @@ Exit codes:
   5  the campaign is paused: a merchant-wide stop (NOTENOUGH,
      SENDAMOUNT_LIMIT, DAY_OVER_LIMITED, CA_ERROR, SIGN_ERROR,
      API_METHOD_CLOSED, ILLEGAL_APPID, MSGAPPID_ERROR, ACCEPTMODE_ERROR,
-     CONFLICT); the reason is on stderr. Fix it and run again. A bill that
-     met NOTENOUGH/SENDAMOUNT_LIMIT/DAY_OVER_LIMITED is kept and queried;
-     once its record is FAILED the row is FAILED with that code and only
-     "retry -codes CODE" gives it a new bill. A row whose bill answered
+     CONFLICT); the reason is on stderr. Fix it and run again; no row is
+     failed for it. A bill that met NOTENOUGH/SENDAMOUNT_LIMIT/
+     DAY_OVER_LIMITED is kept and queried first; once its record proves it
+     FAILED the row gets its next bill. A row whose bill answered
      CONFLICT is held (status CONFLICT, never re-sent) until
      "retry -codes FATAL_ERROR".
 
