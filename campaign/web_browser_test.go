@@ -1,13 +1,9 @@
 package campaign
 
 import (
-	"bytes"
 	"context"
-	"image"
-	"image/png"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,90 +11,15 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/redpack-go/redpack/internal/browsertest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// requireBrowserEnv, set to 1 (as .ci/run does), turns the skip for a
-// missing Chromium into a failure.
-const requireBrowserEnv = "REDPACK_REQUIRE_BROWSER"
 
 // pageScreenshotEnv names a file that also receives this test's screenshot
 // (the README's docs/campaign.png comes from the end-to-end test in
 // cmd/redpack, with REDPACK_SCREENSHOT).
 const pageScreenshotEnv = "REDPACK_PAGE_SCREENSHOT"
-
-// chromiumPath finds a Chromium: $REDPACK_CHROMIUM, /usr/bin/chromium (the
-// Debian package .ci/run installs), or chromium / chromium-browser /
-// google-chrome on $PATH. Without one the test skips, or fails when
-// REDPACK_REQUIRE_BROWSER=1.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	cands := []string{os.Getenv("REDPACK_CHROMIUM"), "/usr/bin/chromium"}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			cands = append(cands, p)
-		}
-	}
-	for _, p := range cands {
-		if p == "" {
-			continue
-		}
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	msg := "no Chromium found ($REDPACK_CHROMIUM, /usr/bin/chromium, chromium, chromium-browser, google-chrome on $PATH): install the Debian package with `apt-get install -y chromium` to run the browser test"
-	if os.Getenv(requireBrowserEnv) == "1" {
-		t.Fatal(msg + " (" + requireBrowserEnv + "=1: CI must not skip it)")
-	}
-	t.Skip(msg)
-	return ""
-}
-
-// newBrowser starts headless Chromium with a fresh profile and returns a
-// tab's context, closed at the end of the test.
-func newBrowser(t *testing.T, timeout time.Duration) context.Context {
-	t.Helper()
-	path := chromiumPath(t)
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	t.Cleanup(cancel)
-	var browserLog bytes.Buffer
-	actx, acancel := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 1100),
-		chromedp.CombinedOutput(&browserLog),
-	)
-	t.Cleanup(acancel)
-	tctx, tcancel := chromedp.NewContext(actx)
-	t.Cleanup(func() {
-		tcancel()
-		if t.Failed() && browserLog.Len() > 0 {
-			t.Logf("chromium output:\n%s", lastBytes(browserLog.Bytes(), 4000))
-		}
-	})
-	// Start the browser now, so that a broken install fails here.
-	require.NoError(t, chromedp.Do(tctx), "start chromium %s", path)
-	return tctx
-}
-
-func lastBytes(b []byte, n int) []byte {
-	if len(b) > n {
-		return b[len(b)-n:]
-	}
-	return b
-}
 
 // textInt reads an element's text as an integer.
 func textInt(ctx context.Context, sel string) (int64, error) {
@@ -107,24 +28,6 @@ func textInt(ctx context.Context, sel string) (int64, error) {
 		return 0, err
 	}
 	return strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-}
-
-// distinctColours decodes a PNG and counts its distinct colours; a blank
-// or failed render has one or two.
-func distinctColours(b []byte) (int, image.Rectangle, error) {
-	img, err := png.Decode(bytes.NewReader(b))
-	if err != nil {
-		return 0, image.Rectangle{}, err
-	}
-	seen := map[[4]uint32]struct{}{}
-	bounds := img.Bounds()
-	for y := bounds.Min.Y; y < bounds.Max.Y; y++ {
-		for x := bounds.Min.X; x < bounds.Max.X; x++ {
-			r, g, b, a := img.At(x, y).RGBA()
-			seen[[4]uint32{r, g, b, a}] = struct{}{}
-		}
-	}
-	return len(seen), bounds, nil
 }
 
 // reloadMark is set on window after the first load; a reload would lose
@@ -136,7 +39,7 @@ const reloadMark = `window.__redpackMark`
 // `run` processes and a real database is TestBrowserCampaignRun.
 func TestBrowserPageLive(t *testing.T) {
 	t.Parallel()
-	ctx := newBrowser(t, 60*time.Second)
+	ctx := browsertest.NewTab(t, 60*time.Second, 1280, 1100)
 	src, h := newMemHandler(t, HandlerOptions{Refresh: 200 * time.Millisecond, Token: testToken})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -193,7 +96,7 @@ func TestBrowserPageLive(t *testing.T) {
 
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	require.NoError(t, err)
-	n, bounds, err := distinctColours(shot)
+	n, bounds, err := browsertest.DistinctColours(shot)
 	require.NoError(t, err)
 	t.Logf("screenshot %v, %d distinct colours", bounds.Size(), n)
 	assert.GreaterOrEqual(t, n, 16, "the screenshot looks blank")

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"image/png"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,86 +18,14 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/redpack-go/redpack/campaign"
+	"github.com/redpack-go/redpack/internal/browsertest"
 	"github.com/redpack-go/redpack/redpacktest"
 )
 
-// The browser harness; package campaign's TestBrowserPageLive has the same
-// few lines for its in-memory test (test files cannot share code across
-// packages).
-
-// envWebRequireBrowser=1 (set by .ci/run) turns the skip for a missing
-// Chromium into a failure; envWebScreenshot names a file that also receives
-// the screenshot (the README's docs/campaign.png).
-const (
-	envWebRequireBrowser = "REDPACK_REQUIRE_BROWSER"
-	envWebScreenshot     = "REDPACK_SCREENSHOT"
-)
-
-func webChromium(t *testing.T) string {
-	t.Helper()
-	cands := []string{os.Getenv("REDPACK_CHROMIUM"), "/usr/bin/chromium"}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			cands = append(cands, p)
-		}
-	}
-	for _, p := range cands {
-		if fi, err := os.Stat(p); p != "" && err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	msg := "no Chromium found ($REDPACK_CHROMIUM, /usr/bin/chromium, chromium, chromium-browser, google-chrome on $PATH): install the Debian package with `apt-get install -y chromium` to run the browser test"
-	if os.Getenv(envWebRequireBrowser) == "1" {
-		t.Fatal(msg + " (" + envWebRequireBrowser + "=1: CI must not skip it)")
-	}
-	t.Skip(msg)
-	return ""
-}
-
-// webBrowserTab starts headless Chromium with a fresh profile and returns a
-// tab's context, closed at the end of the test.
-func webBrowserTab(t *testing.T, timeout time.Duration) context.Context {
-	t.Helper()
-	path := webChromium(t)
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	t.Cleanup(cancel)
-	actx, acancel := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(path),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 1000),
-	)
-	t.Cleanup(acancel)
-	tctx, tcancel := chromedp.NewContext(actx)
-	t.Cleanup(tcancel)
-	if err := chromedp.Do(tctx); err != nil {
-		t.Fatalf("start chromium %s: %v", path, err)
-	}
-	return tctx
-}
-
-// webPNGColours counts the distinct colours of a PNG; a blank render has one
-// or two.
-func webPNGColours(b []byte) (int, error) {
-	img, err := png.Decode(bytes.NewReader(b))
-	if err != nil {
-		return 0, err
-	}
-	seen := map[[4]uint32]struct{}{}
-	r := img.Bounds()
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			cr, cg, cb, ca := img.At(x, y).RGBA()
-			seen[[4]uint32{cr, cg, cb, ca}] = struct{}{}
-		}
-	}
-	return len(seen), nil
-}
+// The browser harness is internal/browsertest, shared with package
+// campaign's TestBrowserPageLive. envWebScreenshot names a file that also
+// receives the screenshot (the README's docs/campaign.png).
+const envWebScreenshot = "REDPACK_SCREENSHOT"
 
 // webStatus is the part of `campaign status -json` the test reads.
 type webStatus struct {
@@ -164,7 +91,7 @@ func webPageInt(t *testing.T, ctx context.Context, id string) int64 {
 // and the screenshot is not blank. No page, API or metric carries the API
 // key or the private key.
 func TestBrowserCampaignRun(t *testing.T) {
-	tab := webBrowserTab(t, 3*time.Minute)
+	tab := browsertest.NewTab(t, 3*time.Minute, 1280, 1000)
 	bin := redpackBin(t)
 	// One packet per user a day: the rows that share an openid fail with
 	// SENDNUM_LIMIT, so the page has a failure group to show.
@@ -319,7 +246,7 @@ func TestBrowserCampaignRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	colours, err := webPNGColours(shot)
+	colours, _, err := browsertest.DistinctColours(shot)
 	if err != nil {
 		t.Fatal(err)
 	}
