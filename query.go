@@ -216,6 +216,12 @@ func (c *Client) check(ctx context.Context, p Payment) (rec *Record, err error, 
 	}
 	switch rec.Status.Outcome() {
 	case OutcomeOK:
+		if rec.TotalAmount != p.Amount || rec.TotalNum != p.TotalNum {
+			// mismatch let a missing (or zero) value pass, since it proves
+			// no conflict; it does not prove this payment either (SPEC §3:
+			// the record's total_amount and total_num must equal it).
+			return nil, c.unknown(ctx, opQuery, p.BillNo, 1, false, nil, errors.New("the record does not show this payment's total_amount and total_num")), true
+		}
 		return rec, nil, false
 	case OutcomeFinal:
 		return nil, &RecordError{BillNo: p.BillNo, Reason: "status FAILED", Record: rec, outcome: OutcomeFinal}, false

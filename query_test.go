@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -43,6 +44,12 @@ func TestCheck(t *testing.T) {
 		{"FAILED with claims is unknown", paid, ptr(record(bill, "FAILED", hblistOf(testOpenID))), redpack.OutcomeUnknown, false},
 		{"claims above the total are unknown", paid, ptr(record(bill, "RECEIVED", hblistOf(testOpenID, testOpenID))), redpack.OutcomeUnknown, false},
 		{"an unknown status is unknown", paid, ptr(record(bill, "LOST", "")), redpack.OutcomeUnknown, false},
+		// A record must show this payment to settle it as paid: a zero or
+		// missing total_amount or total_num proves no conflict, but no
+		// payment either.
+		{"SENT with total_amount 0 is unknown", paid, ptr(rawRecord(bill, "<status>SENT</status><total_num>1</total_num><total_amount>0</total_amount>")), redpack.OutcomeUnknown, false},
+		{"SENT without total_amount and total_num is unknown", paid, ptr(rawRecord(bill, "<status>SENT</status>")), redpack.OutcomeUnknown, false},
+		{"RECEIVED without total_num is unknown", paid, ptr(rawRecord(bill, "<status>RECEIVED</status><total_amount>100</total_amount>"+hblistOf(testOpenID))), redpack.OutcomeUnknown, false},
 		// Item 2: a query problem never reads as "not paid".
 		{"NOT_FOUND is unknown", paid, ptr(rt.ResultFail("NOT_FOUND")), redpack.OutcomeUnknown, false},
 		{"a refused query is unknown", paid, ptr(rt.ResultFail("SIGN_ERROR")), redpack.OutcomeUnknown, false},
@@ -87,6 +94,13 @@ func TestCheck(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// rawRecord is a successful gethbinfo answer for billNo with only the fields
+// given.
+func rawRecord(billNo, fields string) rt.Answer {
+	return rt.Raw(http.StatusOK, "text/xml", []byte("<xml><return_code>SUCCESS</return_code><result_code>SUCCESS</result_code>"+
+		"<mch_billno>"+billNo+"</mch_billno>"+fields+"</xml>"))
+}
 
 // TestResolve polls past open answers and stops at one that settles, or at
 // one that asking again cannot change.
