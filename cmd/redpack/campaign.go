@@ -230,6 +230,15 @@ func printPlanSummary(w io.Writer, s *campaign.PlanSummary) {
 	}
 }
 
+// packageRate maps the -rate flag (0 = no limit) to the package's options
+// (0 = the default, negative = no limit).
+func packageRate(flag float64) float64 {
+	if flag == 0 {
+		return -1
+	}
+	return flag
+}
+
 func campaignClient(f *campaignFlags, env func(string) string, rate float64, stderr io.Writer, cmd string) (*redpack.Client, int) {
 	extra := []redpack.Option{redpack.WithRetryPolicy(redpack.RetryPolicy{MaxAttempts: 1}), redpack.WithTimeout(8 * time.Second)}
 	if rate > 0 {
@@ -272,10 +281,6 @@ func campaignRun(ctx context.Context, args []string, env func(string) string, st
 		return code
 	}
 	defer db.Close()
-	r := rate
-	if r == 0 {
-		r = -1
-	}
 	var prog *progress
 	if s, err := db.Summary(ctx, f.id); err == nil {
 		prog = newProgress(stdout, s.Rows, "run")
@@ -283,7 +288,7 @@ func campaignRun(ctx context.Context, args []string, env func(string) string, st
 		prog = newProgress(stdout, 0, "run")
 	}
 	res, err := db.Run(ctx, f.id, campaign.RunOptions{
-		Client: client, Rate: r, Concurrency: conc, Jitter: jitter,
+		Client: client, Rate: packageRate(rate), Concurrency: conc, Jitter: jitter,
 		Backoff:       campaign.Backoff{First: backoff, Max: backoffMax, NotSent: min(time.Second, max(backoff, 10*time.Millisecond))},
 		Progress:      func(s *campaign.Summary) { prog.run(s, false) },
 		ProgressEvery: prog.every(),
@@ -488,11 +493,7 @@ func campaignVerify(ctx context.Context, args []string, env func(string) string,
 		return code
 	}
 	defer db.Close()
-	r := rate
-	if r == 0 {
-		r = -1
-	}
-	res, err := db.Verify(ctx, f.id, campaign.VerifyOptions{Client: client, Rate: r})
+	res, err := db.Verify(ctx, f.id, campaign.VerifyOptions{Client: client, Rate: packageRate(rate)})
 	if errors.Is(err, campaign.ErrNoCampaign) {
 		fmt.Fprintf(stderr, "redpack campaign verify: %v\n", err)
 		return exitUsage
