@@ -103,6 +103,14 @@ func TestWebTokenQueryBecomesCookie(t *testing.T) {
 		assert.Equal(t, 200, w.Code)
 		w = do(h, "GET", prefix+"/riverui/", map[string]string{"Cookie": tokenCookie + "=" + testToken}, "")
 		assert.Equal(t, 200, w.Code)
+
+		// Opening the printed URL again, with the cookie already set, still
+		// takes the token out of the URL.
+		for _, hdr := range []map[string]string{{"Cookie": c.String()}, {"Authorization": "Bearer " + testToken}} {
+			w = do(h, "GET", prefix+"/?token="+testToken, hdr, "")
+			require.Equal(t, http.StatusSeeOther, w.Code, "%v", hdr)
+			assert.Equal(t, prefix+"/", w.Header().Get("Location"))
+		}
 	}
 }
 
@@ -175,7 +183,9 @@ func FuzzTokenGuard(f *testing.F) {
 		switch {
 		case reached && !bearerOK && !cookieOK:
 			t.Fatalf("passed without the token: auth=%q cookie=%q query=%q", auth, cookie, query)
-		case !reached && (bearerOK || cookieOK):
+		case reached && queryOK:
+			t.Fatalf("passed with the token still in the URL: query=%q", query)
+		case !reached && !queryOK && (bearerOK || cookieOK):
 			t.Fatalf("refused the token: auth=%q cookie=%q", auth, cookie)
 		case !reached && queryOK && w.Code != http.StatusSeeOther:
 			t.Fatalf("?token= did not redirect: %d", w.Code)
