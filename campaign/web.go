@@ -64,7 +64,6 @@ type HandlerOptions struct {
 // work of River's UI.
 type Handler struct {
 	h      http.Handler
-	logger *slog.Logger
 	closer func()
 }
 
@@ -89,23 +88,18 @@ func NewHandler(db *DB, opts HandlerOptions) (*Handler, error) {
 	if db == nil {
 		return nil, errors.New("redpack/campaign: NewHandler needs a *DB")
 	}
-	prefix, err := normalizePrefix(opts.Prefix)
+	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
-	}
-	opts.Prefix = prefix
-	logger := opts.Logger
-	if logger == nil {
-		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	var ui http.Handler
 	stop := func() {}
 	if !opts.DisableRiverUI {
 		switch {
 		case db.riverSQLite != nil:
-			ui, stop, err = newRiverUI(db.riverSQLite, prefix, logger)
+			ui, stop, err = newRiverUI(db.riverSQLite, opts.Prefix, opts.Logger)
 		case db.riverPG != nil:
-			ui, stop, err = newRiverUI(db.riverPG, prefix, logger)
+			ui, stop, err = newRiverUI(db.riverPG, opts.Prefix, opts.Logger)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("redpack/campaign: River UI: %w", err)
@@ -120,15 +114,24 @@ func NewHandler(db *DB, opts HandlerOptions) (*Handler, error) {
 	return h, nil
 }
 
-func normalizePrefix(p string) (string, error) {
-	p = strings.TrimRight(p, "/")
+// withDefaults returns o with Prefix normalized (no trailing slash) and the
+// defaults of Logger and Refresh filled in.
+func (o HandlerOptions) withDefaults() (HandlerOptions, error) {
+	p := strings.TrimRight(o.Prefix, "/")
 	if p != "" && !strings.HasPrefix(p, "/") {
-		return "", fmt.Errorf("redpack/campaign: HandlerOptions.Prefix %q must start with /", p)
+		return o, fmt.Errorf("redpack/campaign: HandlerOptions.Prefix %q must start with /", p)
 	}
 	if strings.ContainsAny(p, "{}?#% ") {
-		return "", fmt.Errorf("redpack/campaign: HandlerOptions.Prefix %q: use a plain path", p)
+		return o, fmt.Errorf("redpack/campaign: HandlerOptions.Prefix %q: use a plain path", p)
 	}
-	return p, nil
+	o.Prefix = p
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Refresh <= 0 {
+		o.Refresh = time.Second
+	}
+	return o, nil
 }
 
 // web is the state behind the handler's routes.
@@ -144,19 +147,12 @@ type web struct {
 // newWebHandler builds the handler around a source; riverUI (may be nil)
 // serves Prefix+"/riverui/" and metrics serves Prefix+"/metrics".
 func newWebHandler(src webSource, opts HandlerOptions, riverUI http.Handler, metrics http.Handler) (*Handler, error) {
-	prefix, err := normalizePrefix(opts.Prefix)
+	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	logger := opts.Logger
-	if logger == nil {
-		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	refresh := opts.Refresh
-	if refresh <= 0 {
-		refresh = time.Second
-	}
-	wb := &web{src: src, prefix: prefix, refresh: refresh, logger: logger, river: riverUI != nil}
+	prefix := opts.Prefix
+	wb := &web{src: src, prefix: prefix, refresh: opts.Refresh, logger: opts.Logger, river: riverUI != nil}
 	tmpl, err := template.New("").Funcs(template.FuncMap{
 		"yuan": formatYuan,
 		"path": url.PathEscape,
@@ -210,7 +206,7 @@ func newWebHandler(src webSource, opts HandlerOptions, riverUI http.Handler, met
 		h = newTokenGuard(opts.Token, p+"/", h)
 	}
 	h = securityHeaders(p, h)
-	return &Handler{h: h, logger: logger}, nil
+	return &Handler{h: h}, nil
 }
 
 // securityHeaders sets headers every answer carries; our own pages also get

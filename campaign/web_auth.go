@@ -50,17 +50,9 @@ func (g *tokenGuard) match(s string) bool {
 }
 
 func (g *tokenGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if auth := r.Header.Get("Authorization"); auth != "" {
-		scheme, cred, ok := strings.Cut(auth, " ")
-		if ok && strings.EqualFold(scheme, "Bearer") && g.match(strings.TrimSpace(cred)) {
-			g.next.ServeHTTP(w, r)
-			return
-		}
-	}
-	if c, err := r.Cookie(tokenCookie); err == nil && g.match(c.Value) {
-		g.next.ServeHTTP(w, r)
-		return
-	}
+	// The query token is taken out first, even from a request that also
+	// carries the cookie (the printed URL opened a second time): a request
+	// with the right ?token= never reaches a page with the token in its URL.
 	if q := r.URL.Query(); q.Has("token") && (r.Method == http.MethodGet || r.Method == http.MethodHead) && g.match(q.Get("token")) {
 		http.SetCookie(w, &http.Cookie{
 			Name:     tokenCookie,
@@ -75,6 +67,17 @@ func (g *tokenGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		u.RawQuery = q.Encode()
 		w.Header().Set("Referrer-Policy", "no-referrer")
 		http.Redirect(w, r, u.RequestURI(), http.StatusSeeOther)
+		return
+	}
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		scheme, cred, ok := strings.Cut(auth, " ")
+		if ok && strings.EqualFold(scheme, "Bearer") && g.match(strings.TrimSpace(cred)) {
+			g.next.ServeHTTP(w, r)
+			return
+		}
+	}
+	if c, err := r.Cookie(tokenCookie); err == nil && g.match(c.Value) {
+		g.next.ServeHTTP(w, r)
 		return
 	}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="redpack campaign"`)

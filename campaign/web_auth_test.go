@@ -1,6 +1,8 @@
 package campaign
 
 import (
+	"bytes"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -103,7 +105,50 @@ func TestWebTokenQueryBecomesCookie(t *testing.T) {
 		assert.Equal(t, 200, w.Code)
 		w = do(h, "GET", prefix+"/riverui/", map[string]string{"Cookie": tokenCookie + "=" + testToken}, "")
 		assert.Equal(t, 200, w.Code)
+
+		// Opening the printed URL again, with the cookie already set, still
+		// takes the token out of the URL.
+		for _, hdr := range []map[string]string{{"Cookie": c.String()}, {"Authorization": "Bearer " + testToken}} {
+			w = do(h, "GET", prefix+"/?token="+testToken, hdr, "")
+			require.Equal(t, http.StatusSeeOther, w.Code, "%v", hdr)
+			assert.Equal(t, prefix+"/", w.Header().Get("Location"))
+		}
 	}
+}
+
+// TestWebTokenNeverShown: whichever way the token comes (Bearer, cookie,
+// ?token=), no answer's body or headers other than the Set-Cookie that
+// stores it, and no line of the handler's log, carry it.
+func TestWebTokenNeverShown(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer // do serves one request at a time
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	_, h := newMemHandler(t, HandlerOptions{Token: testToken, Logger: logger})
+	for _, p := range everyPath {
+		for _, hdr := range []map[string]string{
+			{"Authorization": "Bearer " + testToken},
+			{"Cookie": tokenCookie + "=" + testToken},
+			{}, // ?token= below
+		} {
+			target := p.path
+			if len(hdr) == 0 {
+				target = withQuery(p.path, "token="+testToken)
+			}
+			hdr["Sec-Fetch-Site"] = "same-origin"
+			w := do(h, p.method, target, hdr, "")
+			assert.NotContains(t, w.Body.String(), testToken, "%s %s body", p.method, target)
+			for k, vs := range w.Header() {
+				if k == "Set-Cookie" {
+					continue
+				}
+				for _, v := range vs {
+					assert.NotContains(t, v, testToken, "%s %s header %s", p.method, target, k)
+				}
+			}
+		}
+	}
+	assert.Contains(t, logs.String(), "pause", "the actions were logged")
+	assert.NotContains(t, logs.String(), testToken)
 }
 
 // The token does not replace cross-origin protection: a cross-site POST
@@ -175,7 +220,9 @@ func FuzzTokenGuard(f *testing.F) {
 		switch {
 		case reached && !bearerOK && !cookieOK:
 			t.Fatalf("passed without the token: auth=%q cookie=%q query=%q", auth, cookie, query)
-		case !reached && (bearerOK || cookieOK):
+		case reached && queryOK:
+			t.Fatalf("passed with the token still in the URL: query=%q", query)
+		case !reached && !queryOK && (bearerOK || cookieOK):
 			t.Fatalf("refused the token: auth=%q cookie=%q", auth, cookie)
 		case !reached && queryOK && w.Code != http.StatusSeeOther:
 			t.Fatalf("?token= did not redirect: %d", w.Code)

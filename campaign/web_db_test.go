@@ -13,9 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// webClient is an http.Client for a test server that sends the token as a
-// Bearer header and a same-origin Sec-Fetch-Site, as a browser's own form
-// would.
+// webGet makes one request to a test server, with the token (when given)
+// as a Bearer header and a same-origin Sec-Fetch-Site, as a browser's own
+// form would, without following redirects; it returns the status and body.
 func webGet(t *testing.T, srv *httptest.Server, method, path, token string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, srv.URL+path, nil)

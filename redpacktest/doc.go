@@ -77,8 +77,9 @@
 //   - Amounts: 100–20000 fen without scene_id, 1–499900 with one; group
 //     packets 100–20000 fen a share on average; outside, MONEY_LIMIT.
 //   - Ledger per mch_billno: the same bill number with the same re_openid,
-//     total_amount, total_num and endpoint gets the original answer again and
-//     pays nothing more; with any of those different, FATAL_ERROR (other
+//     total_amount, total_num and endpoint gets the original success again,
+//     byte for byte (PROCESSING while it is pending), and pays nothing
+//     more; with any of those different, FATAL_ERROR (other
 //     fields are not compared, as in the current error table). A bill that
 //     failed finally (MONEY_LIMIT, SENDNUM_LIMIT, RCVDAMOUNT_LIMIT,
 //     SENDAMOUNT_LIMIT, NOTENOUGH) answers SEND_FAILED afterwards and is

@@ -1,6 +1,7 @@
 package redpacktest
 
 import (
+	"bytes"
 	"maps"
 	"testing"
 )
@@ -44,13 +45,13 @@ func FuzzParseBody(f *testing.F) {
 func FuzzServeRequest(f *testing.F) {
 	s := NewServer()
 	f.Cleanup(s.Close)
-	hc := merchantClientTB(f, s)
+	hc := merchantClient(f, s)
 	f.Add([]byte("<xml><mch_id>1900000109</mch_id></xml>"), uint8(0))
 	f.Add([]byte("<xml><total_amount>99999999999999999999</total_amount></xml>"), uint8(2))
 	f.Add([]byte("\x00\xff<xml"), uint8(3))
 	f.Fuzz(func(t *testing.T, body []byte, ep uint8) {
 		op := endpoints[int(ep)%len(endpoints)]
-		res, err := hc.Post(s.URL()+pathPrefix+string(op), "text/xml", bytesReader(body))
+		res, err := hc.Post(s.URL()+pathPrefix+string(op), "text/xml", bytes.NewReader(body))
 		if err != nil {
 			t.Fatalf("POST: %v", err)
 		}

@@ -323,7 +323,7 @@ func (s *Server) send(op Endpoint, f map[string]string, now time.Time, processin
 	}
 	b.sentAt = now
 	s.st.track(b)
-	return s.success(b, echo)
+	return s.success(b)
 }
 
 // again answers a send whose bill number is in the ledger (re-entrancy).
@@ -336,22 +336,25 @@ func (s *Server) again(b *bill, op Endpoint, f map[string]string, amount int64, 
 	case b.pending:
 		return businessFail("PROCESSING", "请求已受理，请稍后使用原单号查询发放结果", echo)
 	}
-	return s.success(b, echo)
+	return s.success(b)
 }
 
-func (s *Server) success(b *bill, echo []kv) *answer {
+// success is the success answer of bill b. It is built from the bill alone,
+// never from the request at hand, so that a re-entrant send answers the
+// original success byte for byte (SPEC §3.2).
+func (s *Server) success(b *bill) *answer {
 	a := &answer{code: "SUCCESS"}
 	a.add("return_code", "SUCCESS")
 	a.add("return_msg", "发放成功")
 	a.add("result_code", "SUCCESS")
 	a.add("err_code", "SUCCESS")
 	a.add("err_code_des", "发放成功")
-	for _, e := range echo {
-		if e.k == "wxappid" {
-			e.v = b.appID
-		}
-		a.add(e.k, e.v)
-	}
+	// The echo fields, in echoFields' order.
+	a.add("mch_billno", b.no)
+	a.add("mch_id", s.MchID())
+	a.add("wxappid", b.appID)
+	a.add("re_openid", b.openID)
+	a.add("total_amount", strconv.FormatInt(b.amount, 10))
 	a.add("send_listid", b.listID)
 	a.add("send_time", formatSendTime(b.acceptedAt))
 	if b.kind == KindGroup {

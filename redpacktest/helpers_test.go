@@ -98,12 +98,8 @@ func rawClient(t testing.TB, s *Server, cert *tls.Certificate) *http.Client {
 	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
 }
 
-func merchantClient(t *testing.T, s *Server) *http.Client {
-	t.Helper()
-	return merchantClientTB(t, s)
-}
-
-func merchantClientTB(t testing.TB, s *Server) *http.Client {
+// merchantClient is rawClient with the merchant certificate.
+func merchantClient(t testing.TB, s *Server) *http.Client {
 	t.Helper()
 	c := s.MerchantTLSCertificate()
 	return rawClient(t, s, &c)
@@ -262,5 +258,3 @@ func packet(billNo, openID string, amount int64) redpack.Packet {
 		SendName: "测试商户", Wishing: "恭喜发财", ActName: "新年红包", Remark: "备注",
 	}
 }
-
-func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"maps"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -423,6 +425,76 @@ func TestReentrancy(t *testing.T) {
 	assert.Equal(t, first.SendListID, res.SendListID)
 	assert.Equal(t, int64(1234), s.TotalPaid())
 	assert.Equal(t, int64(DefaultBalance-1234), s.Balance())
+}
+
+// TestReentrantAnswerByteIdentical: on every send endpoint a re-send under
+// a paid bill number with the same openid and amount answers the original
+// success byte for byte, whatever else of the request differs (nonce,
+// wishing); another openid or amount is FATAL_ERROR and pays nothing.
+func TestReentrantAnswerByteIdentical(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, WithFreqLimit(0))
+	hc := merchantClient(t, s)
+	key := s.APIKey()
+	var paid int64
+	for i, tc := range []struct {
+		op     Endpoint
+		fields func(*Server, string) map[string]string
+	}{
+		{EndpointSend, sendFields},
+		{EndpointSendGroup, groupFields},
+		{EndpointSendMiniProgram, miniFields},
+	} {
+		t.Run(string(tc.op), func(t *testing.T) {
+			no := "REENT0" + string(rune('A'+i))
+			f := tc.fields(s, no)
+			f["re_openid"] = "oReent" + string(rune('A'+i))
+			first := post(t, hc, s, tc.op, signed(f, key))
+			require.Equal(t, "SUCCESS", first.code(), "%s", first.body)
+			amount, err := strconv.ParseInt(f["total_amount"], 10, 64)
+			require.NoError(t, err)
+			paid += amount
+			require.NotEmpty(t, first.fields["send_listid"])
+
+			again := post(t, hc, s, tc.op, signed(f, key))
+			assert.Equal(t, string(first.body), string(again.body), "the identical request")
+			g := maps.Clone(f)
+			g["nonce_str"], g["wishing"] = "otherNonce0001", "另一个祝福"
+			again = post(t, hc, s, tc.op, signed(g, key))
+			assert.Equal(t, string(first.body), string(again.body), "another nonce and wishing")
+
+			for _, mut := range []func(map[string]string){
+				func(m map[string]string) { m["re_openid"] = "oSomeoneElse" },
+				func(m map[string]string) { m["total_amount"] = "10" + m["total_amount"] },
+			} {
+				h := maps.Clone(f)
+				mut(h)
+				r := post(t, hc, s, tc.op, signed(h, key))
+				assert.Equal(t, "FATAL_ERROR", r.code(), "%s", r.body)
+				assert.NotContains(t, r.fields, "send_listid")
+				assert.Equal(t, h["re_openid"], r.fields["re_openid"], "FATAL_ERROR echoes the request, not the bill")
+			}
+			p, ok := s.Packet(no)
+			require.True(t, ok)
+			assert.Equal(t, f["re_openid"], p.OpenID, "the bill keeps its parameters")
+			assert.Equal(t, first.fields["send_listid"], p.SendListID)
+		})
+	}
+	assert.Equal(t, paid, s.TotalPaid(), "each bill paid once")
+
+	// A bill accepted as PROCESSING answers PROCESSING until it settles,
+	// then one success, the same at every re-send.
+	mustInject(t, s, EndpointSend, Processing(), 1)
+	f := sendFields(s, "REENTPROC")
+	f["re_openid"] = "oReentProc"
+	assert.Equal(t, "PROCESSING", post(t, hc, s, EndpointSend, signed(f, key)).code())
+	assert.Equal(t, "PROCESSING", post(t, hc, s, EndpointSend, signed(f, key)).code())
+	s.Settle()
+	first := post(t, hc, s, EndpointSend, signed(f, key))
+	require.Equal(t, "SUCCESS", first.code(), "%s", first.body)
+	again := post(t, hc, s, EndpointSend, signed(f, key))
+	assert.Equal(t, string(first.body), string(again.body))
+	assert.Equal(t, paid+100, s.TotalPaid())
 }
 
 func TestNoSecretsInAnswers(t *testing.T) {
