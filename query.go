@@ -257,7 +257,7 @@ func (c *Client) queryFailed(ctx context.Context, billNo string, err error) (*Re
 // invalid says why p cannot be checked, or "".
 func (p Payment) invalid() string {
 	switch {
-	case p.BillNo == "" || len(p.BillNo) > billNoMaxLen || strings.IndexFunc(p.BillNo, func(r rune) bool { return r > 127 || !isAlnum(byte(r)) }) >= 0:
+	case p.BillNo == "" || len(p.BillNo) > billNoMaxLen || !every(p.BillNo, isAlnum):
 		return "BillNo must be 1 to 28 of [0-9A-Za-z]"
 	case p.Amount <= 0:
 		return "Amount must be positive"
