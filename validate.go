@@ -118,6 +118,9 @@ func every(s string, ok func(byte) bool) bool {
 	return true
 }
 
+// validBillNo reports whether s is a bill number: 1 to 28 of [0-9A-Za-z].
+func validBillNo(s string) bool { return s != "" && len(s) <= billNoMaxLen && every(s, isAlnum) }
+
 // validMchID reports whether s is a merchant ID: 1 to 32 digits.
 func validMchID(s string) bool { return s != "" && len(s) <= maxID && every(s, isDigit) }
 
