@@ -320,12 +320,12 @@ const ResolveTimeout = 30 * time.Minute
 
 // Resolve settles p: it calls Check until the answer settles it (paid,
 // FINAL or CONFLICT), waiting between checks with the Client's RetryPolicy
-// delays (growing to MaxDelay; at least one second) while the answer is
-// NOT_FOUND, SENDING or otherwise unknown. It stops early with the unknown
-// error when asking again cannot help (a refused query, an invalid p). A
-// context without deadline gets ResolveTimeout. WeChat Pay suggests
-// querying a PROCESSING send again after about 20 minutes; size the deadline
-// accordingly. Results and errors are as for Check.
+// delays (growing to MaxDelay; one second each when BaseDelay is 0) while
+// the answer is NOT_FOUND, SENDING or otherwise unknown. It stops early with
+// the unknown error when asking again cannot help (a refused query, an
+// invalid p). A context without deadline gets ResolveTimeout. WeChat Pay
+// suggests querying a PROCESSING send again after about 20 minutes; size the
+// deadline accordingly. Results and errors are as for Check.
 func (c *Client) Resolve(ctx context.Context, p Payment) (*Record, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
