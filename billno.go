@@ -187,7 +187,7 @@ func (c *Client) BillNoFor(ref string) (string, error) {
 // package campaign.
 func DeriveBillNo(mchID string, namespace byte, ref string) (string, error) {
 	switch {
-	case mchID == "" || len(mchID) > maxID || strings.IndexFunc(mchID, func(r rune) bool { return r < '0' || r > '9' }) >= 0:
+	case !validMchID(mchID):
 		return "", errors.New("redpack: DeriveBillNo: mch_id must be 1 to 32 digits")
 	case namespace < 'A' || namespace > 'Z':
 		return "", errors.New("redpack: DeriveBillNo: namespace must be a letter 'A' to 'Z'")

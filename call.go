@@ -60,11 +60,8 @@ func (c *Client) do(ctx context.Context, pr *prepared) (*response, []byte, error
 	)
 	for attempts < pol.MaxAttempts {
 		if attempts > 0 {
-			if err := sleep(ctx, pol.delay(attempts)); err != nil {
-				lastErr = stoppedBy(err, lastErr)
-				v = verdict{OutcomeUnknown, false}
-				break
-			}
+			// Cut short when ctx ends, which the check below sees.
+			_ = sleep(ctx, pol.delay(attempts))
 		}
 		if ctx.Err() != nil {
 			lastErr = stoppedBy(context.Cause(ctx), lastErr)

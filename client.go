@@ -108,13 +108,13 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 		}
 	}
 	var problems []string
-	if cfg.MchID == "" || len(cfg.MchID) > maxID || strings.IndexFunc(cfg.MchID, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
+	if !validMchID(cfg.MchID) {
 		problems = append(problems, "MchID must be 1 to 32 digits")
 	}
 	if !validAppID(cfg.AppID) {
 		problems = append(problems, appIDRule)
 	}
-	if len(cfg.APIKey) != 32 || strings.IndexFunc(cfg.APIKey, func(r rune) bool { return r > 127 || !isAlnum(byte(r)) }) >= 0 {
+	if len(cfg.APIKey) != 32 || !every(cfg.APIKey, isAlnum) {
 		// Describe, never quote, the key.
 		problems = append(problems, "APIKey must be the 32-character API v2 key of [0-9A-Za-z] (got "+strconv.Itoa(len(cfg.APIKey))+" characters)")
 	}
@@ -186,7 +186,7 @@ func (c *Client) ForAppID(appID string) (*Client, error) {
 const appIDRule = "AppID must be 1 to 32 characters of [0-9A-Za-z_-]"
 
 func validAppID(s string) bool {
-	return s != "" && len(s) <= maxID && strings.IndexFunc(s, func(r rune) bool { return r > 127 || !isOpenIDByte(byte(r)) }) < 0
+	return s != "" && len(s) <= maxID && every(s, isOpenIDByte)
 }
 
 // MchID returns the merchant ID the Client sends for.

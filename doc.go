@@ -122,10 +122,10 @@ The API key lives only inside the signer closure; the certificate reaches TLS
 through GetClientCertificate. Config and Client print with secrets redacted
 under every fmt verb, errors never quote the key, the certificate password,
 key material or an invalid field's value, and the logger (WithLogger) records
-op, bill number, attempt and outcome only, every unknown outcome at Warn. One
-limit of fmt: it cannot call a method on an unexported field, so a struct of
-yours holding a Config in an unexported field prints the key; hold a *Client
-(or the Config in an exported field) instead.
+op, bill number, attempt, outcome and the error's message, every unknown
+outcome at Warn. One limit of fmt: it cannot call a method on an unexported
+field, so a struct of yours holding a Config in an unexported field prints the
+key; hold a *Client (or the Config in an exported field) instead.
 
 # Testing with the fake
 

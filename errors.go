@@ -202,7 +202,7 @@ func (e *APIError) Outcome() Outcome {
 // packet is paid). Never retry it under a new bill number.
 type UnknownOutcomeError struct {
 	Op       string
-	BillNo   string
+	BillNo   string // empty when Check was given an invalid one (never quoted back)
 	Attempts int
 	// LastAnswer holds the codes of the last answer WeChat Pay gave, if
 	// any. It is only the last answer: an earlier attempt may have reached

@@ -67,7 +67,7 @@ func (c *Client) packageProblem(pkg string) string {
 				return "sendid must be 64 hex digits"
 			}
 		case "ver":
-			if v == "" || len(v) > 4 || strings.IndexFunc(v, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
+			if v == "" || len(v) > 4 || !every(v, isDigit) {
 				return "ver must be digits"
 			}
 		case "sign":
@@ -87,14 +87,6 @@ func (c *Client) packageProblem(pkg string) string {
 	return ""
 }
 
-func isHex(s string, n int) bool {
-	if len(s) != n {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if b := s[i]; !isDigit(b) && (b < 'a' || b > 'f') && (b < 'A' || b > 'F') {
-			return false
-		}
-	}
-	return true
-}
+func isHex(s string, n int) bool { return len(s) == n && every(s, isHexDigit) }
+
+func isHexDigit(b byte) bool { return isDigit(b) || (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F') }

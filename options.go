@@ -82,9 +82,9 @@ func WithRetryPolicy(p RetryPolicy) Option {
 	}
 }
 
-// WithLogger logs each attempt (op, bill number, attempt, outcome) at Debug
-// and unknown outcomes at Warn. Nothing secret is ever logged. The default
-// discards.
+// WithLogger logs each attempt (op, bill number, attempt, outcome, the
+// error's message) at Debug and unknown outcomes at Warn. Nothing secret is
+// ever logged. The default discards.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) error {
 		if l == nil {

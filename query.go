@@ -202,7 +202,11 @@ func (c *Client) Check(ctx context.Context, p Payment) (*Record, error) {
 // check is Check; again reports whether asking later may tell more.
 func (c *Client) check(ctx context.Context, p Payment) (rec *Record, err error, again bool) {
 	if reason := p.invalid(); reason != "" {
-		return nil, c.unknown(ctx, opQuery, p.BillNo, 0, false, nil, errors.New("cannot check this payment: "+reason)), false
+		billNo := p.BillNo
+		if !validBillNo(billNo) {
+			billNo = "" // not quoted back: it may be a secret pasted into the wrong field
+		}
+		return nil, c.unknown(ctx, opQuery, billNo, 0, false, nil, errors.New("cannot check this payment: "+reason)), false
 	}
 	rec, err = c.Query(ctx, p.BillNo)
 	if err != nil {
@@ -257,7 +261,7 @@ func (c *Client) queryFailed(ctx context.Context, billNo string, err error) (*Re
 // invalid says why p cannot be checked, or "".
 func (p Payment) invalid() string {
 	switch {
-	case p.BillNo == "" || len(p.BillNo) > billNoMaxLen || strings.IndexFunc(p.BillNo, func(r rune) bool { return r > 127 || !isAlnum(byte(r)) }) >= 0:
+	case !validBillNo(p.BillNo):
 		return "BillNo must be 1 to 28 of [0-9A-Za-z]"
 	case p.Amount <= 0:
 		return "Amount must be positive"
@@ -316,12 +320,12 @@ const ResolveTimeout = 30 * time.Minute
 
 // Resolve settles p: it calls Check until the answer settles it (paid,
 // FINAL or CONFLICT), waiting between checks with the Client's RetryPolicy
-// delays (growing to MaxDelay; at least one second) while the answer is
-// NOT_FOUND, SENDING or otherwise unknown. It stops early with the unknown
-// error when asking again cannot help (a refused query, an invalid p). A
-// context without deadline gets ResolveTimeout. WeChat Pay suggests
-// querying a PROCESSING send again after about 20 minutes; size the deadline
-// accordingly. Results and errors are as for Check.
+// delays (growing to MaxDelay; one second each when BaseDelay is 0) while
+// the answer is NOT_FOUND, SENDING or otherwise unknown. It stops early with
+// the unknown error when asking again cannot help (a refused query, an
+// invalid p). A context without deadline gets ResolveTimeout. WeChat Pay
+// suggests querying a PROCESSING send again after about 20 minutes; size the
+// deadline accordingly. Results and errors are as for Check.
 func (c *Client) Resolve(ctx context.Context, p Payment) (*Record, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc

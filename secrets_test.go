@@ -214,6 +214,8 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	leaky.Remark = " " + secretAPIKey
 	_, errs["validation"] = c.Send(t.Context(), leaky)
 	_, errs["query validation"] = c.Query(t.Context(), secretAPIKey+"!")
+	_, errs["check validation"] = c.Check(t.Context(), Payment{BillNo: secretAPIKey + "!", OpenID: okOpenID, Amount: 100, TotalNum: 1})
+	_, errs["check validation, long"] = c.Check(t.Context(), Payment{BillNo: secretAPIKey, OpenID: okOpenID, Amount: 100, TotalNum: 1})
 
 	// A success, and an answer the client cannot read (a redirect), logged
 	// at Debug and Warn. The answers of WeChat Pay go through the same

@@ -102,13 +102,27 @@ func (c *checker) token(field, v string, max int, required bool, ok func(byte) b
 	if len(v) > max {
 		c.fail(field, "longer than "+strconv.Itoa(max)+" characters, got "+strconv.Itoa(len(v)))
 	}
-	for i := 0; i < len(v); i++ {
-		if !ok(v[i]) {
-			c.fail(field, "must be "+want)
-			return
-		}
+	if !every(v, ok) {
+		c.fail(field, "must be "+want)
 	}
 }
+
+// every reports whether ok holds for every byte of s. A byte of a multi-byte
+// UTF-8 sequence is never ASCII, so the byte classes below refuse it.
+func every(s string, ok func(byte) bool) bool {
+	for i := 0; i < len(s); i++ {
+		if !ok(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// validBillNo reports whether s is a bill number: 1 to 28 of [0-9A-Za-z].
+func validBillNo(s string) bool { return s != "" && len(s) <= billNoMaxLen && every(s, isAlnum) }
+
+// validMchID reports whether s is a merchant ID: 1 to 32 digits.
+func validMchID(s string) bool { return s != "" && len(s) <= maxID && every(s, isDigit) }
 
 func isDigit(b byte) bool { return b >= '0' && b <= '9' }
 func isAlnum(b byte) bool {

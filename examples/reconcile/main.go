@@ -37,8 +37,6 @@ func main() {
 func run(ctx context.Context, stdout io.Writer) error {
 	s := redpacktest.NewServer()
 	defer s.Close()
-	// Tiny retry delays keep the demonstration fast; production keeps the
-	// default (at least one second between re-sends of a bill number).
 	// The fake's client retries within milliseconds (redpacktest's
 	// FastRetryPolicy); production keeps the default (at least one second
 	// between re-sends of a bill number). One process: node 1.
