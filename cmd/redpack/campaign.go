@@ -506,6 +506,9 @@ func campaignVerify(ctx context.Context, args []string, env func(string) string,
 			m("refunded", s.Refunded)
 			m("failed", s.Failed)
 			m("unknown", s.Unknown)
+			if s.Conflict.Rows > 0 {
+				m("conflict", s.Conflict)
+			}
 			m("unsent", s.Planned)
 		}
 	}
