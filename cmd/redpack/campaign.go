@@ -63,17 +63,17 @@ Exit codes:
      FAILED the row gets its next bill. A row whose bill answered
      CONFLICT is held (status CONFLICT, never re-sent) until
      "retry -codes FATAL_ERROR".
+  6  run: another run process holds the SQLite file
 
 Report cells (key, openid, send_listid, err_code, wx_status) starting with
 = + - @, a tab or a CR get a leading ' (spreadsheet formula injection).
-  6  run: another run process holds the SQLite file
 
 status -json prints one object: id, rows, total_fen, planned, planned_fen,
 paid, paid_fen, received, received_fen, refunded, refunded_fen, failed,
 failed_fen, unknown, unknown_fen, pending, pending_fen, conflict,
-conflict_fen, queued, state
-(running, paused, done, idle), paused (the reason, or null), pause_kind,
-workers, send_rate (requests/s over the last minute), eta_seconds.
+conflict_fen, queued, state (running, paused, done, idle), paused (the
+reason, or null), pause_kind, workers, send_rate (requests/s over the last
+minute), eta_seconds.
 `
 
 func runCampaign(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) int {
