@@ -283,12 +283,11 @@ func campaignRun(ctx context.Context, args []string, env func(string) string, st
 		return code
 	}
 	defer db.Close()
-	var prog *progress
+	var rows int64 // the bar's length until Run's first summary
 	if s, err := db.Summary(ctx, f.id); err == nil {
-		prog = newProgress(stdout, s.Rows, "run")
-	} else {
-		prog = newProgress(stdout, 0, "run")
+		rows = s.Rows
 	}
+	prog := newProgress(stdout, rows, "run")
 	res, err := db.Run(ctx, f.id, campaign.RunOptions{
 		Client: client, Rate: packageRate(rate), Concurrency: conc, Jitter: jitter,
 		Backoff:       campaign.Backoff{First: backoff, Max: backoffMax, NotSent: min(time.Second, max(backoff, 10*time.Millisecond))},
@@ -475,6 +474,10 @@ func campaignVerify(ctx context.Context, args []string, env func(string) string,
 	fs.Float64Var(&rate, "rate", campaign.DefaultRate, "queries a `second` (0 = no limit)")
 	if code, ok := parseCampaignFlags(fs, args, stderr, "verify"); !ok {
 		return code
+	}
+	if rate < 0 {
+		fmt.Fprintln(stderr, "redpack campaign verify: -rate must not be negative")
+		return exitUsage
 	}
 	client, code := campaignClient(&f, env, rate, stderr, "verify")
 	if client == nil {

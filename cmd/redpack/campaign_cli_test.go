@@ -132,6 +132,8 @@ func TestCampaignUsage(t *testing.T) {
 		{[]string{"campaign", "status", "-db", db, "-id", "none"}, exitUsage, "no such campaign"},
 		{[]string{"campaign", "run", "-db", db}, exitUsage, "-id is required"},
 		{[]string{"campaign", "run", "-db", db, "-id", "none"}, exitUsage, "plan it first"},
+		{[]string{"campaign", "verify", "-db", db, "-id", "none", "-rate", "-1"}, exitUsage, "-rate must not be negative"},
+		{[]string{"campaign", "verify", "-db", db, "-id", "none"}, exitUsage, "no such campaign"},
 	} {
 		r := runCmd(t, e, tc.args...)
 		assert.Equal(t, tc.code, r.code, "%v: %s", tc.args, r)
