@@ -1,8 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -61,17 +63,17 @@ Exit codes:
      FAILED the row gets its next bill. A row whose bill answered
      CONFLICT is held (status CONFLICT, never re-sent) until
      "retry -codes FATAL_ERROR".
+  6  run: another run process holds the SQLite file
 
 Report cells (key, openid, send_listid, err_code, wx_status) starting with
 = + - @, a tab or a CR get a leading ' (spreadsheet formula injection).
-  6  run: another run process holds the SQLite file
 
 status -json prints one object: id, rows, total_fen, planned, planned_fen,
 paid, paid_fen, received, received_fen, refunded, refunded_fen, failed,
 failed_fen, unknown, unknown_fen, pending, pending_fen, conflict,
-conflict_fen, queued, state
-(running, paused, done, idle), paused (the reason, or null), pause_kind,
-workers, send_rate (requests/s over the last minute), eta_seconds.
+conflict_fen, queued, state (running, paused, done, idle), paused (the
+reason, or null), pause_kind, workers, send_rate (requests/s over the last
+minute), eta_seconds.
 `
 
 func runCampaign(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) int {
@@ -108,9 +110,7 @@ type campaignFlags struct {
 	db, id string
 }
 
-func (f *campaignFlags) registerCampaign(fs interface {
-	StringVar(p *string, name, value, usage string)
-}) {
+func (f *campaignFlags) registerCampaign(fs *flag.FlagSet) {
 	fs.StringVar(&f.db, "db", "", campaignDBFlagPrompt)
 	fs.StringVar(&f.id, "id", "", "campaign `ID`: 1 to 64 of [0-9A-Za-z_.-]")
 }
@@ -121,14 +121,7 @@ func (f *campaignFlags) open(ctx context.Context, env func(string) string, stder
 		fmt.Fprintf(stderr, "redpack campaign %s: -id is required\n", cmd)
 		return nil, exitUsage
 	}
-	dsn := f.db
-	if dsn == "" {
-		dsn = strings.TrimSpace(env(envCampaignDB))
-	}
-	if dsn == "" {
-		dsn = defaultCampaignDB
-	}
-	db, err := campaign.Open(ctx, dsn)
+	db, err := campaign.Open(ctx, campaignDSN(f.db, env))
 	if err != nil {
 		fmt.Fprintf(stderr, "redpack campaign %s: %v\n", cmd, err)
 		return nil, exitCampaignError
@@ -136,10 +129,22 @@ func (f *campaignFlags) open(ctx context.Context, env func(string) string, stder
 	return db, exitOK
 }
 
-func parseCampaignFlags(fs interface {
-	Parse([]string) error
-	Args() []string
-}, args []string, stderr io.Writer, cmd string) (int, bool) {
+// campaignDSN is the -db flag, else $REDPACK_CAMPAIGN_DB, else redpack.db.
+func campaignDSN(flagValue string, env func(string) string) string {
+	return cmp.Or(flagValue, strings.TrimSpace(env(envCampaignDB)), defaultCampaignDB)
+}
+
+// campaignFailed reports an error of the campaign package: exit 2 for a
+// campaign that was never planned, 1 for the database or anything else.
+func campaignFailed(stderr io.Writer, cmd string, err error) int {
+	fmt.Fprintf(stderr, "redpack campaign %s: %v\n", cmd, err)
+	if errors.Is(err, campaign.ErrNoCampaign) {
+		return exitUsage
+	}
+	return exitCampaignError
+}
+
+func parseCampaignFlags(fs *flag.FlagSet, args []string, stderr io.Writer, cmd string) (int, bool) {
 	if err := fs.Parse(args); err != nil {
 		return parseExit(err), false
 	}
@@ -154,7 +159,6 @@ func campaignPlan(ctx context.Context, args []string, env func(string) string, s
 	var f campaignFlags
 	var csvPath, sendName, wishing, actName, remark string
 	var maxTotal int64
-	var asJSON bool
 	fs := newFlagSet("campaign plan", "redpack campaign plan -db DB -id ID -csv FILE [-send-name S -wishing S -act-name S -remark S] [-max-total FEN]", stderr)
 	f.registerCampaign(fs)
 	f.register(fs)
@@ -164,11 +168,9 @@ func campaignPlan(ctx context.Context, args []string, env func(string) string, s
 	fs.StringVar(&actName, "act-name", "", "default act_name (≤ 32 bytes)")
 	fs.StringVar(&remark, "remark", "", "default remark (≤ 256 bytes)")
 	fs.Int64Var(&maxTotal, "max-total", 0, "refuse the plan when its rows add up to more than this many `fen` (0: no bound)")
-	asJSON = false
 	if code, ok := parseCampaignFlags(fs, args, stderr, "plan"); !ok {
 		return code
 	}
-	asJSON = f.json
 	if csvPath == "" {
 		fmt.Fprintln(stderr, "redpack campaign plan: -csv is required")
 		return exitUsage
@@ -195,7 +197,7 @@ func campaignPlan(ctx context.Context, args []string, env func(string) string, s
 	opts := campaign.PlanOptions{ID: f.id, MchID: cfg.MchID, AppID: cfg.AppID, SendName: sendName, Wishing: wishing, ActName: actName, Remark: remark, MaxTotal: maxTotal,
 		Progress: prog.plan}
 	sum, err := db.Plan(ctx, opts, func() (io.ReadCloser, error) { return os.Open(csvPath) })
-	if sum != nil && !asJSON {
+	if sum != nil && !f.json {
 		printPlanSummary(stdout, sum)
 	}
 	var pe *campaign.PlanError
@@ -210,7 +212,7 @@ func campaignPlan(ctx context.Context, args []string, env func(string) string, s
 		fmt.Fprintf(stderr, "redpack campaign plan: %v\n", err)
 		return exitCampaignError
 	}
-	if asJSON {
+	if f.json {
 		writeJSON(stdout, sum)
 	} else {
 		fmt.Fprintf(stdout, "stored: %d new rows, %d already planned\n", sum.Added, sum.Existing)
@@ -281,12 +283,11 @@ func campaignRun(ctx context.Context, args []string, env func(string) string, st
 		return code
 	}
 	defer db.Close()
-	var prog *progress
+	var rows int64 // the bar's length until Run's first summary
 	if s, err := db.Summary(ctx, f.id); err == nil {
-		prog = newProgress(stdout, s.Rows, "run")
-	} else {
-		prog = newProgress(stdout, 0, "run")
+		rows = s.Rows
 	}
+	prog := newProgress(stdout, rows, "run")
 	res, err := db.Run(ctx, f.id, campaign.RunOptions{
 		Client: client, Rate: packageRate(rate), Concurrency: conc, Jitter: jitter,
 		Backoff:       campaign.Backoff{First: backoff, Max: backoffMax, NotSent: min(time.Second, max(backoff, 10*time.Millisecond))},
@@ -375,13 +376,8 @@ func campaignStatus(ctx context.Context, args []string, env func(string) string,
 	}
 	defer db.Close()
 	s, err := db.Summary(ctx, f.id)
-	if errors.Is(err, campaign.ErrNoCampaign) {
-		fmt.Fprintf(stderr, "redpack campaign status: %v\n", err)
-		return exitUsage
-	}
 	if err != nil {
-		fmt.Fprintf(stderr, "redpack campaign status: %v\n", err)
-		return exitCampaignError
+		return campaignFailed(stderr, "status", err)
 	}
 	out := statusJSON{ID: s.ID, Rows: s.Rows, TotalFen: s.TotalFen,
 		Planned: s.Planned.Rows, PlannedFen: s.Planned.Fen, Paid: s.Paid.Rows, PaidFen: s.Paid.Fen,
@@ -463,13 +459,8 @@ func campaignReport(ctx context.Context, args []string, env func(string) string,
 			err = cerr
 		}
 	}
-	if errors.Is(err, campaign.ErrNoCampaign) {
-		fmt.Fprintf(stderr, "redpack campaign report: %v\n", err)
-		return exitUsage
-	}
 	if err != nil {
-		fmt.Fprintf(stderr, "redpack campaign report: %v\n", err)
-		return exitCampaignError
+		return campaignFailed(stderr, "report", err)
 	}
 	return exitOK
 }
@@ -484,6 +475,10 @@ func campaignVerify(ctx context.Context, args []string, env func(string) string,
 	if code, ok := parseCampaignFlags(fs, args, stderr, "verify"); !ok {
 		return code
 	}
+	if rate < 0 {
+		fmt.Fprintln(stderr, "redpack campaign verify: -rate must not be negative")
+		return exitUsage
+	}
 	client, code := campaignClient(&f, env, rate, stderr, "verify")
 	if client == nil {
 		return code
@@ -494,13 +489,8 @@ func campaignVerify(ctx context.Context, args []string, env func(string) string,
 	}
 	defer db.Close()
 	res, err := db.Verify(ctx, f.id, campaign.VerifyOptions{Client: client, Rate: packageRate(rate)})
-	if errors.Is(err, campaign.ErrNoCampaign) {
-		fmt.Fprintf(stderr, "redpack campaign verify: %v\n", err)
-		return exitUsage
-	}
 	if err != nil {
-		fmt.Fprintf(stderr, "redpack campaign verify: %v\n", err)
-		return exitCampaignError
+		return campaignFailed(stderr, "verify", err)
 	}
 	if f.json {
 		writeJSON(stdout, res)
@@ -519,6 +509,9 @@ func campaignVerify(ctx context.Context, args []string, env func(string) string,
 			m("refunded", s.Refunded)
 			m("failed", s.Failed)
 			m("unknown", s.Unknown)
+			if s.Conflict.Rows > 0 {
+				m("conflict", s.Conflict)
+			}
 			m("unsent", s.Planned)
 		}
 	}
@@ -547,13 +540,8 @@ func campaignRetry(ctx context.Context, args []string, env func(string) string, 
 		list = strings.Split(codes, ",")
 	}
 	res, err := db.Retry(ctx, f.id, list)
-	if errors.Is(err, campaign.ErrNoCampaign) {
-		fmt.Fprintf(stderr, "redpack campaign retry: %v\n", err)
-		return exitUsage
-	}
 	if err != nil {
-		fmt.Fprintf(stderr, "redpack campaign retry: %v\n", err)
-		return exitCampaignError
+		return campaignFailed(stderr, "retry", err)
 	}
 	fmt.Fprintf(stdout, "%d rows get a new bill number; run the campaign to send them\n", res.Retried)
 	if res.NeedVerify > 0 {

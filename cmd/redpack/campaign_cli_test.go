@@ -132,6 +132,8 @@ func TestCampaignUsage(t *testing.T) {
 		{[]string{"campaign", "status", "-db", db, "-id", "none"}, exitUsage, "no such campaign"},
 		{[]string{"campaign", "run", "-db", db}, exitUsage, "-id is required"},
 		{[]string{"campaign", "run", "-db", db, "-id", "none"}, exitUsage, "plan it first"},
+		{[]string{"campaign", "verify", "-db", db, "-id", "none", "-rate", "-1"}, exitUsage, "-rate must not be negative"},
+		{[]string{"campaign", "verify", "-db", db, "-id", "none"}, exitUsage, "no such campaign"},
 	} {
 		r := runCmd(t, e, tc.args...)
 		assert.Equal(t, tc.code, r.code, "%v: %s", tc.args, r)
@@ -146,4 +148,19 @@ func TestCampaignUsage(t *testing.T) {
 	assert.Contains(t, r.stderr, "line 3: amount")
 	r = runCmd(t, e, "campaign", "status", "-db", db, "-id", "c")
 	assert.Equal(t, exitUsage, r.code)
+}
+
+// verify's table accounts for every row: a row held after a CONFLICT has
+// its own line, so the lines add up to the planned total.
+func TestCampaignVerifyShowsConflict(t *testing.T) {
+	srv, e := newFake(t)
+	db := filepath.Join(t.TempDir(), "c.db")
+	planSmall(t, e, db, 3)
+	inject(t, srv, redpacktest.ResultFail("FATAL_ERROR"), 1)
+	r := runCmd(t, e, "campaign", "run", "-db", db, "-id", "c", "-concurrency", "1", "-backoff", "10ms")
+	require.Equal(t, exitCampaignPaused, r.code, r.String())
+	require.Equal(t, int64(1), status(t, e, db).Conflict, r.String())
+	r = runCmd(t, e, "campaign", "verify", "-db", db, "-id", "c")
+	require.Equal(t, 0, r.code, r.String())
+	assert.Regexp(t, `(?m)^conflict +1 rows `, r.stdout)
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/redpack-go/redpack/campaign"
@@ -44,9 +42,7 @@ func runCampaignServe(ctx context.Context, args []string, env func(string) strin
 		fmt.Fprintf(stderr, "redpack campaign serve: unexpected argument %q\nUsage: %s\n", pos[0], serveSynopsis)
 		return exitUsage
 	}
-	if *dsn == "" {
-		*dsn = cmp.Or(strings.TrimSpace(env(envCampaignDB)), defaultCampaignDB)
-	}
+	*dsn = campaignDSN(*dsn, env)
 	sec, err := serveSecurity(*addr, env(envServeToken))
 	if err != nil {
 		fmt.Fprintf(stderr, "redpack campaign serve: %v\n", err)

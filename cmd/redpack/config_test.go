@@ -43,6 +43,23 @@ func TestAPIKeyNeverPrinted(t *testing.T) {
 	do(3, e, sendArgs("K7", "-attempts", "2", "-retry-delay", "1ms", "-json")...)
 	s.ClearInjections()
 	do(1, e.with(envAPIKey+"=WrongKey0123456789abcdefghijklmn"), sendArgs("K8")...)
+	// The campaign commands, including a merchant-wide stop's reason.
+	db, in := filepath.Join(t.TempDir(), "c.db"), filepath.Join(t.TempDir(), "in.csv")
+	if err := os.WriteFile(in, []byte("key,openid,amount\na,oK1,100\nb,oK2,200\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	camp := func(sub string, extra ...string) []string {
+		return append([]string{"campaign", sub, "-db", db, "-id", "c"}, extra...)
+	}
+	do(0, e, camp("plan", "-csv", in, "-send-name", "S", "-wishing", "W", "-act-name", "A", "-remark", "R", "-json")...)
+	inject(t, s, redpacktest.ResultFail("SIGN_ERROR"), 1)
+	do(exitCampaignPaused, e, camp("run", "-backoff", "10ms")...)
+	if r := runs[len(runs)-1]; !strings.Contains(r.stderr, "SIGN_ERROR") {
+		t.Errorf("the pause does not name SIGN_ERROR:\n%s", r)
+	}
+	do(0, e, camp("run", "-backoff", "10ms")...)
+	do(0, e, camp("verify", "-json")...)
+	do(0, e, camp("status", "-json")...)
 	for _, r := range runs {
 		if strings.Contains(r.stdout+r.stderr, markerKey) || strings.Contains(r.stdout+r.stderr, markerKey[:31]) {
 			t.Errorf("API key leaked:\n%s", r)

@@ -220,7 +220,8 @@ func nextStep(class redpack.Outcome, code int, p redpack.Payment, kind string) s
 		return "not paid under this bill number: fix the cause; paying again needs a new bill number, " +
 			"but if an earlier send of " + billNo + " ended unknown or pending, run " + resolveHint(p, kind) + " first"
 	case class == redpack.OutcomeRejected:
-		return "refused before processing; nothing was paid by this request: fix the configuration or the request"
+		return "refused before processing; nothing was paid by this request: fix the configuration or the request; " +
+			"but if an earlier send of " + billNo + " ended unknown or pending, it may have been paid: run " + resolveHint(p, kind) + " before paying under a new bill number"
 	case class == redpack.OutcomeNotSent:
 		return "nothing reached WeChat Pay; sending again with -billno " + billNo + " is safe"
 	}

@@ -20,11 +20,11 @@ const (
 // With the payment (-openid, -amount, -total-num) the record is judged
 // against it (Client.Check once for query, Client.Resolve until settled for
 // resolve): paid 0, FAILED 1, conflict 5, anything else 3. Without it
-// (query only) the raw record is printed; a FAILED record exits 1 (nothing
-// was paid under the bill number), any other record or answer exits 3,
-// since a paid record cannot be told from another payment's. A query that
-// fails for any reason says nothing about the red packet: exit 3, never 1
-// or 4, which a script could read as "not paid".
+// (query only) the raw record is printed; a FAILED record without claims
+// exits 1 (nothing was paid under the bill number), any other record or
+// answer exits 3, since a paid record cannot be told from another
+// payment's. A query that fails for any reason says nothing about the red
+// packet: exit 3, never 1 or 4, which a script could read as "not paid".
 func runQuery(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer, resolve bool) int {
 	var f merchantFlags
 	name, synopsis := "query", querySynopsis
@@ -126,7 +126,12 @@ func runQuery(ctx context.Context, args []string, env func(string) string, stdou
 			class = redpack.OutcomeUnknown
 			switch rec.Status {
 			case redpack.StatusFailed:
-				class, code = redpack.OutcomeFinal, exitFailed
+				// A FAILED record with claims contradicts itself, and
+				// Client.Check reads it as unknown: only a FAILED record
+				// without claims says "nothing paid".
+				if len(rec.Receivers) == 0 {
+					class, code = redpack.OutcomeFinal, exitFailed
+				}
 			case redpack.StatusSending:
 				class = redpack.OutcomePending
 			}

@@ -83,6 +83,30 @@ func TestQueryWithoutPayment(t *testing.T) {
 	}
 }
 
+// TestQueryFailedWithClaims: a FAILED record that lists claims contradicts
+// itself; without the payment it is not "nothing paid" (exit 1) but open
+// (exit 3), as Client.Check and resolve read it.
+func TestQueryFailedWithClaims(t *testing.T) {
+	t.Parallel()
+	s, e := newFake(t)
+	body := []byte("<xml><return_code><![CDATA[SUCCESS]]></return_code><result_code><![CDATA[SUCCESS]]></result_code>" +
+		"<mch_billno><![CDATA[QF1]]></mch_billno><mch_id><![CDATA[" + s.MchID() + "]]></mch_id>" +
+		"<detail_id><![CDATA[1000041701201801233000153541024]]></detail_id><status><![CDATA[FAILED]]></status>" +
+		"<send_type><![CDATA[API]]></send_type><hb_type><![CDATA[NORMAL]]></hb_type><total_num>1</total_num><total_amount>100</total_amount>" +
+		"<hblist><hbinfo><openid><![CDATA[" + testOpenID + "]]></openid><amount>100</amount>" +
+		"<rcv_time><![CDATA[2018-01-23 13:45:31]]></rcv_time></hbinfo></hblist></xml>")
+	for _, args := range [][]string{{"query", "QF1", "-json"}, append([]string{"query", "QF1", "-json"}, payment...)} {
+		if err := s.Inject(redpacktest.EndpointQuery, redpacktest.Raw(200, "text/plain", body), 1); err != nil {
+			t.Fatal(err)
+		}
+		r := runCmd(t, e, args...)
+		wantCode(t, r, exitUnknown)
+		if out := decode[recordOutput](t, r); out.Outcome != "UNKNOWN" || out.ExitCode != exitUnknown {
+			t.Errorf("%v: output %+v", args, out)
+		}
+	}
+}
+
 // TestQueryConflict: a record that contradicts the payment is exit 5,
 // never "paid" (issue 8 item 3).
 func TestQueryConflict(t *testing.T) {

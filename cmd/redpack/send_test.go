@@ -107,6 +107,10 @@ func TestSendGroup(t *testing.T) {
 		if out.Outcome != "REJECTED" || out.ExitCode != exitFailed || out.Error == nil || out.Error.ErrCode != "API_METHOD_CLOSED" || out.BillNo != "GROUP2" {
 			t.Errorf("output %+v", out)
 		}
+		// A refusal proves nothing about an earlier send of the bill.
+		if !strings.Contains(out.Next, "redpack resolve GROUP2 -openid "+testOpenID+" -amount 300 -kind group -total-num 3") {
+			t.Errorf("next %q", out.Next)
+		}
 		if s.TotalPaid() != 0 {
 			t.Errorf("paid %d", s.TotalPaid())
 		}
