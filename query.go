@@ -98,9 +98,11 @@ func parseCST(s string) time.Time {
 }
 
 // Query returns the record of billNo as gethbinfo reports it (the last 30
-// days only), without judging it: use Check or Resolve to learn whether a
-// payment was paid. A NOT_FOUND answer is an *UnknownOutcomeError (the send
-// may still be in flight), never proof of failure.
+// days only), without judging it against a payment: use Check or Resolve to
+// learn whether a payment was paid. A NOT_FOUND answer is an
+// *UnknownOutcomeError (the send may still be in flight), never proof of
+// failure; so is a record that contradicts itself (FAILED with claims,
+// claims beyond total_amount or total_num), which settles nothing.
 func (c *Client) Query(ctx context.Context, billNo string) (*Record, error) {
 	pr, err := c.prepareQuery(billNo)
 	if err != nil {
@@ -111,6 +113,9 @@ func (c *Client) Query(ctx context.Context, billNo string) (*Record, error) {
 		return nil, err
 	}
 	rec, reason := recordFrom(r, raw, billNo)
+	if reason == "" {
+		reason = rec.contradiction()
+	}
 	if reason != "" {
 		return nil, c.unknown(ctx, opQuery, billNo, 1, false, nil, newDecodeError(200, reason, raw))
 	}
@@ -211,9 +216,6 @@ func (c *Client) check(ctx context.Context, p Payment) (rec *Record, err error, 
 	rec, err = c.Query(ctx, p.BillNo)
 	if err != nil {
 		return c.queryFailed(ctx, p.BillNo, err)
-	}
-	if reason := rec.contradiction(); reason != "" {
-		return nil, c.unknown(ctx, opQuery, p.BillNo, 1, false, nil, errors.New("the record contradicts itself: "+reason)), true
 	}
 	if reason := rec.mismatch(p); reason != "" {
 		return nil, &RecordError{BillNo: p.BillNo, Reason: reason, Record: rec, outcome: OutcomeConflict}, false

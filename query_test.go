@@ -223,6 +223,22 @@ func TestQueryRecordFromTheLedger(t *testing.T) {
 	}
 }
 
+// TestQueryRefusesSelfContradiction: Query judges no payment, but a record
+// that contradicts itself is no record to read: FAILED with a claim would
+// read as "nothing paid" to a caller branching on Status.
+func TestQueryRefusesSelfContradiction(t *testing.T) {
+	t.Parallel()
+	const bill = "QSELF1"
+	for _, a := range []rt.Answer{record(bill, "FAILED", hblistOf(testOpenID)), record(bill, "RECEIVED", hblistOf(testOpenID, testOpenID))} {
+		srv := newFake(t)
+		script(t, srv, rt.EndpointQuery, a)
+		rec, err := srv.NewClient().Query(t.Context(), bill)
+		if rec != nil || redpack.OutcomeOf(err) != redpack.OutcomeUnknown {
+			t.Errorf("Query of a self-contradicting record: record %v, error %v; want no record and UNKNOWN", rec != nil, err)
+		}
+	}
+}
+
 // TestResolveUnreachableIsUnknown (issue 8 item 2): when no query reaches
 // WeChat Pay, the send is still unknown, and nothing in the error matches
 // ErrNotSent (which would read as "the red packet was not sent").

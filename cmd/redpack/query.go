@@ -126,12 +126,9 @@ func runQuery(ctx context.Context, args []string, env func(string) string, stdou
 			class = redpack.OutcomeUnknown
 			switch rec.Status {
 			case redpack.StatusFailed:
-				// A FAILED record with claims contradicts itself, and
-				// Client.Check reads it as unknown: only a FAILED record
-				// without claims says "nothing paid".
-				if len(rec.Receivers) == 0 {
-					class, code = redpack.OutcomeFinal, exitFailed
-				}
+				// Query refuses a FAILED record with claims (it
+				// contradicts itself): this one says "nothing paid".
+				class, code = redpack.OutcomeFinal, exitFailed
 			case redpack.StatusSending:
 				class = redpack.OutcomePending
 			}
