@@ -146,7 +146,7 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	tr := newTransport(cert, cfg.RootCAs, o.maxConns, proxy)
 	var rt http.RoundTripper = tr
 	if o.wrap != nil {
-		if rt = o.wrap(tr); rt == nil {
+		if rt = o.wrap(reachedMarker{tr}); rt == nil {
 			return nil, errors.New("redpack: WithTransportWrapper: the wrapper returned nil")
 		}
 	}

@@ -3,7 +3,9 @@ package redpack_test
 // Attempts that never reach WeChat Pay, and secrets on the error paths of answers.
 
 import (
+	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -94,6 +96,49 @@ func TestServerRefusesClientCertTLS13(t *testing.T) {
 	}
 	if n := len(srv.Requests()); n != 0 {
 		t.Errorf("the fake got %d requests, want 0", n)
+	}
+}
+
+// ctxDropper is a wrapper that sends every request with a context of its
+// own, so the Client's trace never sees the connection.
+type ctxDropper struct{ next http.RoundTripper }
+
+func (d ctxDropper) RoundTrip(req *http.Request) (*http.Response, error) {
+	return d.next.RoundTrip(req.WithContext(context.Background()))
+}
+
+// TestWrapperDroppingContextIsNotNotSent: a request that reached WeChat Pay
+// and paid, whose connection then broke, behind a wrapper that replaced the
+// context: the Client cannot see the connection, so the outcome is unknown,
+// never "not sent" (a caller would move on to a new bill number and pay
+// twice). A closed port behind the same wrapper is unknown too: the Client
+// cannot prove it was not sent.
+func TestWrapperDroppingContextIsNotNotSent(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t)
+	script(t, srv, rt.EndpointSend, rt.PayThenDrop())
+	wrap := redpack.WithTransportWrapper(func(next http.RoundTripper) http.RoundTripper { return ctxDropper{next} })
+	opts := []redpack.Option{wrap, redpack.WithRetryPolicy(redpack.RetryPolicy{MaxAttempts: 1})}
+	c, err := redpack.NewClient(srv.Config(), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Send(t.Context(), sendReq("WRAPDROP1"))
+	if got := redpack.OutcomeOf(err); got != redpack.OutcomeUnknown || errors.Is(err, redpack.ErrNotSent) {
+		t.Errorf("paid, connection dropped, behind a context-dropping wrapper: %v (outcome %v); want UNKNOWN, not ErrNotSent", err, got)
+	}
+	if paid := srv.TotalPaid(); paid != 100 {
+		t.Fatalf("the fake paid %d fen; the test needs the send to have paid", paid)
+	}
+
+	cfg := srv.Config()
+	cfg.BaseURL = "https://" + closedAddr(t)
+	closed, err := redpack.NewClient(cfg, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := closed.Send(t.Context(), sendReq("WRAPDROP2")); redpack.OutcomeOf(err) != redpack.OutcomeUnknown {
+		t.Errorf("closed port behind a context-dropping wrapper: %v; want UNKNOWN", err)
 	}
 }
 

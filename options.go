@@ -203,11 +203,13 @@ func WithMaxConcurrent(n int) Option {
 
 // WithTransportWrapper wraps the Client's transport, for tracing, metrics or
 // a custom round tripper around it (the shape otelhttp.NewTransport has). The
-// wrapper receives the Client's own transport, which keeps the mutual TLS,
-// the connection pool and the proxy; the Client still refuses redirects and
-// still tells "not sent" from "unknown", provided the wrapper passes the
-// request's context on to the wrapped transport. A wrapper must not retry or
-// replay requests itself.
+// wrapper receives a round tripper over the Client's own transport, which
+// keeps the mutual TLS, the connection pool and the proxy; the Client still
+// refuses redirects. It still tells "not sent" from "unknown" when the
+// wrapper passes the request's context (or one derived from it) on to the
+// wrapped round tripper; when it does not, or when the wrapper fails a
+// request without passing it on, a failed attempt is unknown, never "not
+// sent". A wrapper must not retry or replay requests itself.
 func WithTransportWrapper(wrap func(http.RoundTripper) http.RoundTripper) Option {
 	return func(o *options) error {
 		if wrap == nil {

@@ -137,18 +137,25 @@ func (c *Client) attempt(ctx context.Context, ep *endpoint, body []byte) result 
 		defer cancel()
 	}
 	// The "not sent" signal: without a connection the request cannot have
-	// been written.
-	var gotConn atomic.Bool
+	// been written. Behind a WithTransportWrapper wrapper the trace is seen
+	// only if the wrapper kept the context; reachedMarker tells.
+	var gotConn, reached atomic.Bool
 	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { gotConn.Store(true) }}
-	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(actx, trace),
-		http.MethodPost, c.baseURL+ep.path, bytes.NewReader(body))
+	rctx := httptrace.WithClientTrace(actx, trace)
+	wrapped := c.opts.wrap != nil
+	if wrapped {
+		rctx = context.WithValue(rctx, reachedKey{}, &reached)
+	}
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, c.baseURL+ep.path, bytes.NewReader(body))
 	if err != nil {
 		return result{err: err}
 	}
 	req.Header["Content-Type"] = contentType
 	res, err := c.http.Do(req)
 	if err != nil {
-		return result{sent: gotConn.Load(), err: err}
+		// A wrapper that replaced the context hid the trace: the request
+		// may have gone out, so it is not "not sent".
+		return result{sent: gotConn.Load() || (wrapped && !reached.Load()), err: err}
 	}
 	defer res.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(res.Body, maxResponseBytes+1))
@@ -169,6 +176,20 @@ func (c *Client) attempt(ctx context.Context, ep *endpoint, body []byte) result 
 		return result{sent: true, err: newDecodeError(res.StatusCode, "answer sign does not verify", nil)}
 	}
 	return result{answer: r, raw: raw, sent: true}
+}
+
+// reachedMarker is the transport a WithTransportWrapper wrapper wraps: it
+// notes that a request reached the Client's transport with its attempt's
+// context, and so with the trace that sees its connection.
+type reachedMarker struct{ next http.RoundTripper }
+
+type reachedKey struct{}
+
+func (m reachedMarker) RoundTrip(req *http.Request) (*http.Response, error) {
+	if reached, ok := req.Context().Value(reachedKey{}).(*atomic.Bool); ok {
+		reached.Store(true)
+	}
+	return m.next.RoundTrip(req)
 }
 
 // limits waits for the rate limiter and the concurrency cap, if set. The
