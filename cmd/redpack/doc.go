@@ -86,7 +86,9 @@
 //	Exit codes:
 //	  0  send: sent. query, resolve: the record shows this payment paid (query
 //	     only with -openid and -amount)
-//	  1  send: final failure or rejected, nothing paid under this bill number.
+//	  1  send: final failure, nothing paid under this bill number; or rejected
+//	     (SIGN_ERROR, ...), nothing paid by this request: after an unknown
+//	     outcome, resolve the earlier send first.
 //	     query, resolve: status FAILED, nothing paid under this bill number
 //	  2  usage, configuration or validation error; nothing was sent
 //	  3  outcome unknown or pending; the bill number is printed: run

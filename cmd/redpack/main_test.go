@@ -60,7 +60,7 @@ func TestHelp(t *testing.T) {
 	if r.stdout != usageText {
 		t.Errorf("help prints something else than usageText:\n%s", r)
 	}
-	for _, want := range []string{"Exit codes:", "  0  send: sent", "  1  send: final failure or rejected", "  2  usage",
+	for _, want := range []string{"Exit codes:", "  0  send: sent", "  1  send: final failure, nothing paid under this bill number; or rejected", "  2  usage",
 		"  3  outcome unknown or pending", "  4  send: not sent", "  5  conflict", "REDPACK_NODE_ID", "REDPACK_CERT_P12", "redpack fake",
 		"redpack resolve BILLNO -openid OPENID -amount FEN"} {
 		if !strings.Contains(r.stdout, want) {
