@@ -242,6 +242,9 @@ func packageRate(flag float64) float64 {
 }
 
 func campaignClient(f *campaignFlags, env func(string) string, rate float64, stderr io.Writer, cmd string) (*redpack.Client, int) {
+	if f.attempts > 0 || f.retryDelay > 0 || f.attemptTimeout > 0 {
+		fmt.Fprintf(stderr, "redpack campaign %s: -attempts, -retry-delay and -attempt-timeout are ignored: a campaign makes one attempt per call (8s at most) and retries on its own schedule\n", cmd)
+	}
 	extra := []redpack.Option{redpack.WithRetryPolicy(redpack.RetryPolicy{MaxAttempts: 1}), redpack.WithTimeout(8 * time.Second)}
 	if rate > 0 {
 		extra = append(extra, redpack.WithRateLimit(rate, 1))

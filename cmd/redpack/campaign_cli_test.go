@@ -134,6 +134,8 @@ func TestCampaignUsage(t *testing.T) {
 		{[]string{"campaign", "run", "-db", db, "-id", "none"}, exitUsage, "plan it first"},
 		{[]string{"campaign", "verify", "-db", db, "-id", "none", "-rate", "-1"}, exitUsage, "-rate must not be negative"},
 		{[]string{"campaign", "verify", "-db", db, "-id", "none"}, exitUsage, "no such campaign"},
+		{[]string{"campaign", "run", "-db", db, "-id", "none", "-attempts", "5"}, exitUsage, "-attempts, -retry-delay and -attempt-timeout are ignored"},
+		{[]string{"campaign", "verify", "-db", db, "-id", "none", "-attempt-timeout", "30s"}, exitUsage, "are ignored"},
 	} {
 		r := runCmd(t, e, tc.args...)
 		assert.Equal(t, tc.code, r.code, "%v: %s", tc.args, r)
