@@ -462,3 +462,48 @@ func TestLeaseOnDatabaseClock(t *testing.T) {
 	d := time.Duration(lease-dbNow) * time.Microsecond
 	assert.InDelta(t, rowLease.Seconds(), d.Seconds(), 2, "lease is %v ahead of the database clock", d)
 }
+
+// A bill that met a merchant-wide stop may yet pay until its record proves
+// it FAILED: a query of it that never went out (the limiter wait ended)
+// keeps the row UNKNOWN, so that summary, report and verify still see the
+// sent bill, and the query after the fix gives the row its next bill.
+func TestMerchantFinalQueryNotSentStaysUnknown(t *testing.T) {
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			db := openTest(t, kind)
+			ctx := context.Background()
+			_, err := db.Plan(ctx, basePlan("n"), csvOpener("key,openid,amount\na,oA,100\n"))
+			require.NoError(t, err)
+			c, err := db.campaign(ctx, db.sql, "n")
+			require.NoError(t, err)
+			r := &runner{db: db, c: c, opts: RunOptions{Backoff: fastBackoff.withDefaults()}, worker: "w1"}
+			cl, err := r.claim(ctx, 1)
+			require.NoError(t, err)
+			require.NotNil(t, cl)
+			require.NoError(t, r.record(ctx, cl, answer{outcome: outFinal, errCode: "NOTENOUGH"}))
+			require.NoError(t, db.Resume(ctx, "n"))
+
+			cl, err = r.claim(ctx, 1)
+			require.NoError(t, err)
+			require.NotNil(t, cl)
+			require.Equal(t, "query", cl.kind)
+			require.NoError(t, r.record(ctx, cl, answer{outcome: outNotSent, detail: "stopped before sending"}))
+			got := row(t, db, "n", "a").Row
+			assert.Equal(t, StatusUnknown, got.Status, "the bill went out: not PLANNED")
+			assert.True(t, got.Pending)
+			assert.Equal(t, 0, got.Generation)
+
+			// The query after the fix finds the FAILED record: next bill.
+			_, err = db.sql.ExecContext(ctx, db.q(`UPDATE redpack_rows SET next_at = 0 WHERE campaign_id = ?`), "n")
+			require.NoError(t, err)
+			cl, err = r.claim(ctx, 1)
+			require.NoError(t, err)
+			require.NotNil(t, cl)
+			require.Equal(t, "query", cl.kind)
+			require.NoError(t, r.record(ctx, cl, answer{outcome: outFinal, errCode: "FAILED", wxStatus: "FAILED"}))
+			got = row(t, db, "n", "a").Row
+			assert.Equal(t, StatusPlanned, got.Status)
+			assert.Equal(t, 1, got.Generation)
+		})
+	}
+}

@@ -701,11 +701,13 @@ func (r *runner) record(ctx context.Context, cl *claimed, a answer) error {
 				// Merchant-wide: pause and keep the bill. The next step is a
 				// query (the old bill may yet pay: PROCESSING then FAILED
 				// has been seen); a FAILED record makes the row FAILED with
-				// this code, for `retry -codes` after the fix.
+				// this code, for `retry -codes` after the fix. Until that
+				// record the outcome is unknown (unknown_seen), so that a
+				// step that never went out leaves the row UNKNOWN.
 				if err := r.pauseTx(ctx, tx, fmt.Sprintf("%s on bill %s: %s; fix it (top up, raise the cap), then run again: the bill is queried first and, once its record proves it FAILED, the row gets a new bill", code, cl.pay.billNo, a.detail)); err != nil {
 					return err
 				}
-				return set(`status = ?, pending = 1, err_code = ?, next_at = ?`, StatusUnknown, code, now)
+				return set(`status = ?, pending = 1, unknown_seen = 1, err_code = ?, next_at = ?`, StatusUnknown, code, now)
 			}
 			if merchantStop(a) {
 				// Configuration, not the row: pause, keep the row as it was.
