@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/redpack-go/redpack"
 	"io"
+	"net/http"
 	"runtime"
 	"strings"
 	"testing"
@@ -504,6 +505,65 @@ func TestMerchantFinalQueryNotSentStaysUnknown(t *testing.T) {
 			got = row(t, db, "n", "a").Row
 			assert.Equal(t, StatusPlanned, got.Status)
 			assert.Equal(t, 1, got.Generation)
+		})
+	}
+}
+
+type rtFunc func(*http.Request) (*http.Response, error)
+
+func (f rtFunc) RoundTrip(q *http.Request) (*http.Response, error) { return f(q) }
+
+// cancelOnEOF cancels when the answer's body has been read to its end.
+type cancelOnEOF struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b cancelOnEOF) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.cancel()
+	}
+	return n, err
+}
+
+// An answer verify received is recorded even when its context ends right
+// after (Ctrl-C): the record of a query is never lost.
+func TestVerifyRecordsAnswerAfterCancel(t *testing.T) {
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			db := openTest(t, kind)
+			srv := redpacktest.NewServer(redpacktest.WithFreqLimit(0))
+			defer srv.Close()
+			ctx := context.Background()
+			_, err := db.Plan(ctx, basePlan("v"), csvOpener("key,openid,amount\na,oA,100\n"))
+			require.NoError(t, err)
+			r := row(t, db, "v", "a").Row
+			p := payment{billNo: r.BillNo, openID: "oA", amount: 100, sendName: "Shop", wishing: "Thanks", actName: "Promo", remark: "r"}
+			_, err = testClient(srv).Send(ctx, p.request())
+			require.NoError(t, err)
+			_, err = db.sql.ExecContext(ctx, db.q(`UPDATE redpack_rows SET status = ?, unknown_seen = 1 WHERE campaign_id = ?`), StatusUnknown, "v")
+			require.NoError(t, err)
+
+			vctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			client := srv.NewClient(redpack.WithRetryPolicy(redpack.RetryPolicy{MaxAttempts: 1}), redpack.WithNodeID(1),
+				redpack.WithTransportWrapper(func(next http.RoundTripper) http.RoundTripper {
+					return rtFunc(func(q *http.Request) (*http.Response, error) {
+						res, err := next.RoundTrip(q)
+						if err == nil {
+							res.Body = cancelOnEOF{res.Body, cancel}
+						}
+						return res, err
+					})
+				}))
+			db.Verify(vctx, "v", VerifyOptions{Client: client, Rate: -1, Concurrency: 1}) //nolint:errcheck
+			h := row(t, db, "v", "a")
+			require.Len(t, h.Attempts, 1)
+			a := h.Attempts[0]
+			assert.Equal(t, outOK, a.Outcome, a.Detail)
+			assert.False(t, a.FinishedAt.IsZero())
+			assert.Equal(t, StatusPaid, h.Row.Status)
 		})
 	}
 }

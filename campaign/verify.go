@@ -78,6 +78,9 @@ func (db *DB) Verify(ctx context.Context, id string, opts VerifyOptions) (*Verif
 		seqs = append(seqs, s)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
 	res := &VerifyResult{ByStatus: map[string]int{}}
 	var mu sync.Mutex
 	var firstErr error
@@ -120,6 +123,12 @@ func (db *DB) Verify(ctx context.Context, id string, opts VerifyOptions) (*Verif
 }
 
 func (db *DB) verifyRow(ctx context.Context, c *campaignRow, seq int64, opts VerifyOptions, lim *dbLimiter, skew int64) (string, bool, error) {
+	// The slot first, then the lease: a lease never runs out while its
+	// query waits for the shared limiter (at a low rate that wait can be
+	// longer than rowLease).
+	if err := lim.wait(ctx); err != nil {
+		return "", false, err
+	}
 	var cl *claimed
 	var status string
 	err := db.tx(ctx, func(tx *sql.Tx) error {
@@ -147,16 +156,13 @@ func (db *DB) verifyRow(ctx context.Context, c *campaignRow, seq int64, opts Ver
 	if err != nil || cl == nil {
 		return "", false, err
 	}
-	var a answer
-	if err := lim.wait(ctx); err != nil {
-		a = answer{outcome: outNotSent, detail: err.Error()}
-	} else {
-		a = check(ctx, opts.Client, cl.pay)
-	}
+	a := check(ctx, opts.Client, cl.pay)
+	// The answer is recorded even when ctx has ended meanwhile.
+	rctx := context.WithoutCancel(ctx)
 	settled := false
-	err = db.tx(context.WithoutCancel(ctx), func(tx *sql.Tx) error {
+	err = db.tx(rctx, func(tx *sql.Tx) error {
 		now := nowMicros() + skew
-		if _, err := tx.ExecContext(ctx, db.q(`UPDATE redpack_attempts SET finished_at = ?, outcome = ?, err_code = ?, wx_status = ?, send_listid = ?, detail = ?
+		if _, err := tx.ExecContext(rctx, db.q(`UPDATE redpack_attempts SET finished_at = ?, outcome = ?, err_code = ?, wx_status = ?, send_listid = ?, detail = ?
 			WHERE campaign_id = ? AND seq = ? AND n = ?`), now, a.outcome, a.errCode, a.wxStatus, a.sendListID, a.detail, c.id, seq, cl.n); err != nil {
 			return err
 		}
@@ -191,7 +197,7 @@ func (db *DB) verifyRow(ctx context.Context, c *campaignRow, seq int64, opts Ver
 			}
 		}
 		args = append(args, c.id, seq, cl.generation)
-		_, err := tx.ExecContext(ctx, db.q(base+` WHERE campaign_id = ? AND seq = ? AND generation = ?`), args...)
+		_, err := tx.ExecContext(rctx, db.q(base+` WHERE campaign_id = ? AND seq = ? AND generation = ?`), args...)
 		return err
 	})
 	st := a.wxStatus
