@@ -290,8 +290,8 @@ func (r *runner) unregister() {
 	r.db.sql.ExecContext(context.Background(), r.db.q(`UPDATE redpack_workers SET stopped_at = ? WHERE id = ?`), r.now(), r.worker) //nolint:errcheck
 }
 
-// recoverAll (SQLite, file lock held) closes the attempts nobody answered
-// and frees every lease.
+// recoverAll (SQLite, file lock held) frees every lease; the attempts
+// nobody answered are closed as UNKNOWN when their row is next claimed.
 func (r *runner) recoverAll(ctx context.Context) error {
 	return r.db.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, r.db.q(`UPDATE redpack_rows SET lease_owner = '', lease_until = 0 WHERE campaign_id = ? AND lease_owner <> ''`), r.c.id)
@@ -642,6 +642,21 @@ func (r *runner) record(ctx context.Context, cl *claimed, a answer) error {
 			return err
 		}
 		backoff := func() int64 { return now + b.after(cl.tries+1).Microseconds() }
+		// untouched is the row's status after a step that changed nothing at
+		// WeChat Pay: UNKNOWN once a bill of this generation may have gone
+		// out, else PLANNED.
+		untouched := StatusPlanned
+		if cl.unknown || cl.pending {
+			untouched = StatusUnknown
+		}
+		// refused keeps the row as it was and pauses: the merchant's
+		// configuration, not the row, is wrong.
+		refused := func(code string) error {
+			if err := set(`status = ?, next_at = ?`, untouched, now); err != nil {
+				return err
+			}
+			return r.pauseTx(ctx, tx, fmt.Sprintf("%s: WeChat Pay refused the request (bill %s): fix the merchant configuration, then run again (%s)", code, cl.pay.billNo, a.detail))
+		}
 		wx := a.wxStatus
 		switch a.outcome {
 		case outOK:
@@ -663,11 +678,7 @@ func (r *runner) record(ctx context.Context, cl *claimed, a answer) error {
 			return set(`status = ?, pending = 0, unknown_seen = 1, tries = tries + 1, next_at = ?, err_code = ?`,
 				StatusUnknown, backoff(), a.errCode)
 		case outNotSent:
-			st := StatusPlanned
-			if cl.unknown {
-				st = StatusUnknown
-			}
-			return set(`status = ?, next_at = ?`, st, now+b.NotSent.Microseconds())
+			return set(`status = ?, next_at = ?`, untouched, now+b.NotSent.Microseconds())
 		case outConflict:
 			// Hold the row: never re-send these parameters under this bill,
 			// never read its record as this payment's.
@@ -710,27 +721,12 @@ func (r *runner) record(ctx context.Context, cl *claimed, a answer) error {
 				return set(`status = ?, pending = 1, unknown_seen = 1, err_code = ?, next_at = ?`, StatusUnknown, code, now)
 			}
 			if merchantStop(a) {
-				// Configuration, not the row: pause, keep the row as it was.
-				st := StatusPlanned
-				if cl.unknown {
-					st = StatusUnknown
-				}
-				if err := set(`status = ?, next_at = ?`, st, now); err != nil {
-					return err
-				}
-				return r.pauseTx(ctx, tx, fmt.Sprintf("%s: WeChat Pay refused the request (bill %s): fix the merchant configuration, then run again (%s)", code, cl.pay.billNo, a.detail))
+				return refused(code)
 			}
 			return set(`status = ?, pending = 0, err_code = ?`, StatusFailed, code)
 		case outRejected:
 			if merchantStop(a) || cl.kind == "query" {
-				st := StatusPlanned
-				if cl.unknown || cl.kind == "query" {
-					st = StatusUnknown
-				}
-				if err := set(`status = ?, next_at = ?`, st, now); err != nil {
-					return err
-				}
-				return r.pauseTx(ctx, tx, fmt.Sprintf("%s: WeChat Pay refused the request (bill %s): fix the merchant configuration, then run again (%s)", cmpOr(a.errCode, "REJECTED"), cl.pay.billNo, a.detail))
+				return refused(cmpOr(a.errCode, "REJECTED"))
 			}
 			return set(`status = ?, pending = 0, err_code = ?`, StatusFailed, cmpOr(a.errCode, "REJECTED"))
 		}
