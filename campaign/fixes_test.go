@@ -567,3 +567,46 @@ func TestVerifyRecordsAnswerAfterCancel(t *testing.T) {
 		})
 	}
 }
+
+// An OK of a generation the row has left (the row may be paid twice) holds
+// the campaign over a merchant-wide stop already in place, and the next run
+// does not resume it: only the operator does.
+func TestPaidOldGenerationHoldsUntilOperator(t *testing.T) {
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			db := openTest(t, kind)
+			srv := redpacktest.NewServer(redpacktest.WithFreqLimit(0))
+			defer srv.Close()
+			ctx := context.Background()
+			_, err := db.Plan(ctx, basePlan("g"), csvOpener("key,openid,amount\na,oA,100\nb,oB,100\n"))
+			require.NoError(t, err)
+			c, err := db.campaign(ctx, db.sql, "g")
+			require.NoError(t, err)
+			r := &runner{db: db, c: c, opts: RunOptions{Backoff: fastBackoff.withDefaults()}, worker: "w1"}
+			cl, err := r.claim(ctx, 1)
+			require.NoError(t, err)
+			require.NotNil(t, cl)
+			other, err := r.claim(ctx, 2)
+			require.NoError(t, err)
+			require.NotNil(t, other)
+			require.NoError(t, r.record(ctx, other, answer{outcome: outFinal, errCode: "NOTENOUGH"}))
+			_, err = db.sql.ExecContext(ctx, db.q(`UPDATE redpack_rows SET generation = 1 WHERE campaign_id = ? AND seq = 1`), "g")
+			require.NoError(t, err)
+			require.NoError(t, r.record(ctx, cl, answer{outcome: outOK}))
+			s, err := db.Summary(ctx, "g")
+			require.NoError(t, err)
+			assert.Equal(t, PauseOperator, s.PauseKind)
+			assert.Contains(t, s.PauseReason, "paid twice")
+
+			rctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+			defer cancel()
+			_, err = db.Run(rctx, "g", RunOptions{Client: testClient(srv), Rate: -1, Backoff: fastBackoff})
+			require.NoError(t, err)
+			s, err = db.Summary(ctx, "g")
+			require.NoError(t, err)
+			assert.Equal(t, StatePaused, s.State, "run does not resume a hold")
+			assert.Contains(t, s.PauseReason, "paid twice")
+			assert.Empty(t, srv.Packets(), "nothing sent while held")
+		})
+	}
+}

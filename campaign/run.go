@@ -622,8 +622,11 @@ func (r *runner) record(ctx context.Context, cl *claimed, a answer) error {
 		if gen != cl.generation {
 			if a.outcome == outOK {
 				// Never drop a payment: the row moved on to a new bill while
-				// this one paid. Stop everything until a human looks.
-				return r.pauseTx(ctx, tx, fmt.Sprintf("bill %s of row %d (generation %d) was paid after the row moved to generation %d: the row may be paid twice; find out before going on", cl.pay.billNo, cl.seq, cl.generation, gen))
+				// this one paid. Stop everything until a human looks: an
+				// operator's pause, which the next run does not resume, over
+				// any merchant-wide one.
+				r.paused.Store(true)
+				return r.db.setPause(ctx, tx, r.c.id, PauseOperator, fmt.Sprintf("bill %s of row %d (generation %d) was paid after the row moved to generation %d: the row may be paid twice; find out before going on", cl.pay.billNo, cl.seq, cl.generation, gen))
 			}
 			return nil
 		}
