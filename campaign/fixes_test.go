@@ -610,3 +610,51 @@ func TestPaidOldGenerationHoldsUntilOperator(t *testing.T) {
 		})
 	}
 }
+
+// A CONFLICT row retried gets a new bill; when that bill pays and the
+// process dies before recording it, verify reads the new bill's own record
+// as paid: the old bill's FATAL_ERROR belongs to the old generation and
+// never makes the new one CONFLICT (which `retry -codes FATAL_ERROR` would
+// give a third bill: paid twice).
+func TestRetriedConflictPaidThenCrashVerifies(t *testing.T) {
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			db := openTest(t, kind)
+			srv := redpacktest.NewServer(redpacktest.WithFreqLimit(0))
+			defer srv.Close()
+			ctx := context.Background()
+			_, err := db.Plan(ctx, basePlan("x"), csvOpener("key,openid,amount\na,oA,100\n"))
+			require.NoError(t, err)
+			c, err := db.campaign(ctx, db.sql, "x")
+			require.NoError(t, err)
+			r := &runner{db: db, c: c, opts: RunOptions{Backoff: fastBackoff.withDefaults()}, worker: "w1"}
+			cl, err := r.claim(ctx, 1)
+			require.NoError(t, err)
+			require.NotNil(t, cl)
+			require.NoError(t, r.record(ctx, cl, answer{outcome: outConflict, errCode: "FATAL_ERROR"}))
+			rr, err := db.Retry(ctx, "x", []string{"FATAL_ERROR"})
+			require.NoError(t, err)
+			require.Equal(t, 1, rr.Retried)
+
+			// The new bill is claimed and paid; the process dies before
+			// the answer is recorded.
+			cl, err = r.claim(ctx, 1)
+			require.NoError(t, err)
+			require.NotNil(t, cl)
+			require.Equal(t, 1, cl.generation)
+			_, err = testClient(srv).Send(ctx, cl.pay.request())
+			require.NoError(t, err)
+			_, err = db.sql.ExecContext(ctx, db.q(`UPDATE redpack_rows SET lease_until = 0 WHERE campaign_id = ?`), "x")
+			require.NoError(t, err)
+
+			_, err = db.Verify(ctx, "x", VerifyOptions{Client: testClient(srv), Rate: -1})
+			require.NoError(t, err)
+			got := row(t, db, "x", "a").Row
+			assert.Equal(t, StatusPaid, got.Status)
+			rr, err = db.Retry(ctx, "x", []string{"FATAL_ERROR"})
+			require.NoError(t, err)
+			assert.Zero(t, rr.Retried)
+			assert.Equal(t, 1, row(t, db, "x", "a").Row.Generation)
+		})
+	}
+}

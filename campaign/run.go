@@ -702,7 +702,7 @@ func (r *runner) record(ctx context.Context, cl *claimed, a answer) error {
 					if err := set(`pending = 0, wx_status = 'FAILED'`); err != nil {
 						return err
 					}
-					moved, err := regenRow(ctx, r.db, tx, r.c, cl.seq, gen, StatusUnknown, now, cl.errCode)
+					moved, err := regenRow(ctx, r.db, tx, r.c, cl.seq, gen, StatusUnknown, now)
 					if err != nil || moved {
 						return err
 					}
@@ -741,8 +741,11 @@ func (r *runner) record(ctx context.Context, cl *claimed, a answer) error {
 // number, only if it still has that generation and status and is still
 // known not to have paid (no unknown attempt, or a FAILED record; a CONFLICT
 // row's bill belongs to another payment). It reports whether it did: a
-// concurrent retry or run that moved the row first wins.
-func regenRow(ctx context.Context, db *DB, tx *sql.Tx, c *campaignRow, seq int64, gen int, status string, now int64, code string) (bool, error) {
+// concurrent retry or run that moved the row first wins. The new generation
+// starts with nothing of the old one's answers (err_code included: an old
+// FATAL_ERROR must never read as the new bill's conflict); the attempts keep
+// them.
+func regenRow(ctx context.Context, db *DB, tx *sql.Tx, c *campaignRow, seq int64, gen int, status string, now int64) (bool, error) {
 	var key string
 	if err := tx.QueryRowContext(ctx, db.q(`SELECT row_key FROM redpack_rows WHERE campaign_id = ? AND seq = ?`), c.id, seq).Scan(&key); err != nil {
 		return false, err
@@ -752,10 +755,10 @@ func regenRow(ctx context.Context, db *DB, tx *sql.Tx, c *campaignRow, seq int64
 		return false, err
 	}
 	res, err := tx.ExecContext(ctx, db.q(`UPDATE redpack_rows SET generation = ?, bill_no = ?, status = ?, pending = 0, unknown_seen = 0, tries = 0, next_at = 0,
-		lease_owner = '', lease_until = 0, send_listid = '', wx_status = '', err_code = ?, updated_at = ?
+		lease_owner = '', lease_until = 0, send_listid = '', wx_status = '', err_code = '', updated_at = ?
 		WHERE campaign_id = ? AND seq = ? AND generation = ? AND status = ?
 		  AND (status = ? OR unknown_seen = 0 OR wx_status = 'FAILED')`),
-		gen+1, bill, StatusPlanned, code, now, c.id, seq, gen, status, StatusConflict)
+		gen+1, bill, StatusPlanned, now, c.id, seq, gen, status, StatusConflict)
 	if err != nil {
 		return false, err
 	}

@@ -168,16 +168,15 @@ func (db *DB) verifyRow(ctx context.Context, c *campaignRow, seq int64, opts Ver
 		}
 		base := `UPDATE redpack_rows SET lease_owner = '', lease_until = 0, updated_at = ?`
 		args := []any{now}
-		// A send of this bill answered CONFLICT, or an earlier record
-		// contradicted the row: the record describes another payment and
-		// never settles this row (SPEC §3 CONFLICT).
-		conflicted := cl.errCode == "FATAL_ERROR" || cl.errCode == "RECORD_MISMATCH"
 		switch {
-		case a.outcome == outConflict || (conflicted && a.outcome == outOK):
+		case a.outcome == outConflict:
+			// The record contradicts the row: it describes another payment
+			// and never settles this row (SPEC §3 CONFLICT). (A bill whose
+			// send answered CONFLICT is held as CONFLICT and not verified.)
 			base += `, wx_status = 'CONFLICT'`
 			if status == StatusUnknown {
 				base += `, status = ?, pending = 0, err_code = ?`
-				args = append(args, StatusConflict, cmpOr(cl.errCode, "RECORD_MISMATCH"))
+				args = append(args, StatusConflict, cmpOr(a.errCode, "RECORD_MISMATCH"))
 			}
 		case a.outcome == outOK:
 			base += `, status = ?, pending = 0, wx_status = ?, send_listid = CASE WHEN send_listid = '' THEN ? ELSE send_listid END`
@@ -294,7 +293,7 @@ func (db *DB) retryApply(ctx context.Context, tx *sql.Tx, c *campaignRow, todo [
 	now := nowMicros()
 	n := 0
 	for _, t := range todo {
-		ok, err := regenRow(ctx, db, tx, c, t.seq, t.gen, t.status, now, t.code)
+		ok, err := regenRow(ctx, db, tx, c, t.seq, t.gen, t.status, now)
 		if err != nil {
 			return n, err
 		}
