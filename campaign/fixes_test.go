@@ -658,3 +658,42 @@ func TestRetriedConflictPaidThenCrashVerifies(t *testing.T) {
 		})
 	}
 }
+
+// A row held because a query found its bill's record to be another
+// payment's (RECORD_MISMATCH) is retried by the command its advice and the
+// run's pause name: `retry -codes FATAL_ERROR`, like any CONFLICT row.
+func TestRetryRecordMismatchByAdvisedCode(t *testing.T) {
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			db := openTest(t, kind)
+			ctx := context.Background()
+			_, err := db.Plan(ctx, basePlan("m"), csvOpener("key,openid,amount\na,oA,100\n"))
+			require.NoError(t, err)
+			c, err := db.campaign(ctx, db.sql, "m")
+			require.NoError(t, err)
+			r := &runner{db: db, c: c, opts: RunOptions{Backoff: fastBackoff.withDefaults()}, worker: "w1"}
+			cl, err := r.claim(ctx, 1)
+			require.NoError(t, err)
+			require.NotNil(t, cl)
+			require.NoError(t, r.record(ctx, cl, answer{outcome: outPending, errCode: "PROCESSING"}))
+			_, err = db.sql.ExecContext(ctx, db.q(`UPDATE redpack_rows SET next_at = 0 WHERE campaign_id = ?`), "m")
+			require.NoError(t, err)
+			cl, err = r.claim(ctx, 1)
+			require.NoError(t, err)
+			require.NotNil(t, cl)
+			require.Equal(t, "query", cl.kind)
+			require.NoError(t, r.record(ctx, cl, answer{outcome: outConflict, errCode: "RECORD_MISMATCH", wxStatus: "SENT"}))
+			got := row(t, db, "m", "a").Row
+			require.Equal(t, StatusConflict, got.Status)
+			require.Equal(t, "RECORD_MISMATCH", got.ErrCode)
+			assert.Contains(t, Advice(got.ErrCode), "retry -codes FATAL_ERROR")
+
+			rr, err := db.Retry(ctx, "m", []string{"FATAL_ERROR"})
+			require.NoError(t, err)
+			assert.Equal(t, 1, rr.Retried)
+			got = row(t, db, "m", "a").Row
+			assert.Equal(t, 1, got.Generation)
+			assert.Equal(t, StatusPlanned, got.Status)
+		})
+	}
+}

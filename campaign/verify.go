@@ -221,6 +221,8 @@ type RetryResult struct {
 // given) that are known not to have paid a new bill number (generation +
 // 1); the next run sends them. Known not to have paid: a FINAL answer with
 // no earlier unknown attempt in that generation, or a FAILED record.
+// CONFLICT rows are retried only when codes names FATAL_ERROR or
+// RECORD_MISMATCH (either takes every CONFLICT row).
 func (db *DB) Retry(ctx context.Context, id string, codes []string) (*RetryResult, error) {
 	c, err := db.campaign(ctx, db.sql, id)
 	if err != nil {
@@ -256,8 +258,9 @@ type retryCand struct {
 }
 
 func (db *DB) retryCandidates(ctx context.Context, tx *sql.Tx, id string, want map[string]bool) ([]retryCand, int, error) {
-	// CONFLICT rows only when asked for by name: their bill belongs to
-	// another payment, so this row's payment never paid under it.
+	// CONFLICT rows only when asked for by name, either of their two codes
+	// (a send's FATAL_ERROR, a query's RECORD_MISMATCH): their bill belongs
+	// to another payment, so this row's payment never paid under it.
 	conflicts := want["FATAL_ERROR"] || want["RECORD_MISMATCH"]
 	rows, err := tx.QueryContext(ctx, db.q(`SELECT seq, status, generation, err_code, unknown_seen, wx_status FROM redpack_rows WHERE campaign_id = ? AND (status = ? OR (status = ? AND ?)) ORDER BY seq`),
 		id, StatusFailed, StatusConflict, conflicts)
@@ -274,7 +277,7 @@ func (db *DB) retryCandidates(ctx context.Context, tx *sql.Tx, id string, want m
 		if err := rows.Scan(&t.seq, &t.status, &t.gen, &t.code, &unknown, &wx); err != nil {
 			return nil, 0, err
 		}
-		if len(want) > 0 && !want[t.code] {
+		if t.status == StatusFailed && len(want) > 0 && !want[t.code] {
 			continue
 		}
 		if t.status == StatusFailed && unknown != 0 && wx != "FAILED" {
