@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/redpack-go/redpack"
 	"io"
+	"net/http"
 	"runtime"
 	"strings"
 	"testing"
@@ -461,4 +462,238 @@ func TestLeaseOnDatabaseClock(t *testing.T) {
 	require.NoError(t, db.sql.QueryRowContext(ctx, `SELECT lease_until, (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT FROM redpack_rows WHERE campaign_id = 'k'`).Scan(&lease, &dbNow))
 	d := time.Duration(lease-dbNow) * time.Microsecond
 	assert.InDelta(t, rowLease.Seconds(), d.Seconds(), 2, "lease is %v ahead of the database clock", d)
+}
+
+// A bill that met a merchant-wide stop may yet pay until its record proves
+// it FAILED: a query of it that never went out (the limiter wait ended)
+// keeps the row UNKNOWN, so that summary, report and verify still see the
+// sent bill, and the query after the fix gives the row its next bill.
+func TestMerchantFinalQueryNotSentStaysUnknown(t *testing.T) {
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			db := openTest(t, kind)
+			ctx := context.Background()
+			_, err := db.Plan(ctx, basePlan("n"), csvOpener("key,openid,amount\na,oA,100\n"))
+			require.NoError(t, err)
+			c, err := db.campaign(ctx, db.sql, "n")
+			require.NoError(t, err)
+			r := &runner{db: db, c: c, opts: RunOptions{Backoff: fastBackoff.withDefaults()}, worker: "w1"}
+			cl, err := r.claim(ctx, 1)
+			require.NoError(t, err)
+			require.NotNil(t, cl)
+			require.NoError(t, r.record(ctx, cl, answer{outcome: outFinal, errCode: "NOTENOUGH"}))
+			require.NoError(t, db.Resume(ctx, "n"))
+
+			cl, err = r.claim(ctx, 1)
+			require.NoError(t, err)
+			require.NotNil(t, cl)
+			require.Equal(t, "query", cl.kind)
+			require.NoError(t, r.record(ctx, cl, answer{outcome: outNotSent, detail: "stopped before sending"}))
+			got := row(t, db, "n", "a").Row
+			assert.Equal(t, StatusUnknown, got.Status, "the bill went out: not PLANNED")
+			assert.True(t, got.Pending)
+			assert.Equal(t, 0, got.Generation)
+
+			// The query after the fix finds the FAILED record: next bill.
+			_, err = db.sql.ExecContext(ctx, db.q(`UPDATE redpack_rows SET next_at = 0 WHERE campaign_id = ?`), "n")
+			require.NoError(t, err)
+			cl, err = r.claim(ctx, 1)
+			require.NoError(t, err)
+			require.NotNil(t, cl)
+			require.Equal(t, "query", cl.kind)
+			require.NoError(t, r.record(ctx, cl, answer{outcome: outFinal, errCode: "FAILED", wxStatus: "FAILED"}))
+			got = row(t, db, "n", "a").Row
+			assert.Equal(t, StatusPlanned, got.Status)
+			assert.Equal(t, 1, got.Generation)
+		})
+	}
+}
+
+type rtFunc func(*http.Request) (*http.Response, error)
+
+func (f rtFunc) RoundTrip(q *http.Request) (*http.Response, error) { return f(q) }
+
+// cancelOnEOF cancels when the answer's body has been read to its end.
+type cancelOnEOF struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b cancelOnEOF) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.cancel()
+	}
+	return n, err
+}
+
+// An answer verify received is recorded even when its context ends right
+// after (Ctrl-C): the record of a query is never lost.
+func TestVerifyRecordsAnswerAfterCancel(t *testing.T) {
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			db := openTest(t, kind)
+			srv := redpacktest.NewServer(redpacktest.WithFreqLimit(0))
+			defer srv.Close()
+			ctx := context.Background()
+			_, err := db.Plan(ctx, basePlan("v"), csvOpener("key,openid,amount\na,oA,100\n"))
+			require.NoError(t, err)
+			r := row(t, db, "v", "a").Row
+			p := payment{billNo: r.BillNo, openID: "oA", amount: 100, sendName: "Shop", wishing: "Thanks", actName: "Promo", remark: "r"}
+			_, err = testClient(srv).Send(ctx, p.request())
+			require.NoError(t, err)
+			_, err = db.sql.ExecContext(ctx, db.q(`UPDATE redpack_rows SET status = ?, unknown_seen = 1 WHERE campaign_id = ?`), StatusUnknown, "v")
+			require.NoError(t, err)
+
+			vctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			client := srv.NewClient(redpack.WithRetryPolicy(redpack.RetryPolicy{MaxAttempts: 1}), redpack.WithNodeID(1),
+				redpack.WithTransportWrapper(func(next http.RoundTripper) http.RoundTripper {
+					return rtFunc(func(q *http.Request) (*http.Response, error) {
+						res, err := next.RoundTrip(q)
+						if err == nil {
+							res.Body = cancelOnEOF{res.Body, cancel}
+						}
+						return res, err
+					})
+				}))
+			db.Verify(vctx, "v", VerifyOptions{Client: client, Rate: -1, Concurrency: 1}) //nolint:errcheck
+			h := row(t, db, "v", "a")
+			require.Len(t, h.Attempts, 1)
+			a := h.Attempts[0]
+			assert.Equal(t, outOK, a.Outcome, a.Detail)
+			assert.False(t, a.FinishedAt.IsZero())
+			assert.Equal(t, StatusPaid, h.Row.Status)
+		})
+	}
+}
+
+// An OK of a generation the row has left (the row may be paid twice) holds
+// the campaign over a merchant-wide stop already in place, and the next run
+// does not resume it: only the operator does.
+func TestPaidOldGenerationHoldsUntilOperator(t *testing.T) {
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			db := openTest(t, kind)
+			srv := redpacktest.NewServer(redpacktest.WithFreqLimit(0))
+			defer srv.Close()
+			ctx := context.Background()
+			_, err := db.Plan(ctx, basePlan("g"), csvOpener("key,openid,amount\na,oA,100\nb,oB,100\n"))
+			require.NoError(t, err)
+			c, err := db.campaign(ctx, db.sql, "g")
+			require.NoError(t, err)
+			r := &runner{db: db, c: c, opts: RunOptions{Backoff: fastBackoff.withDefaults()}, worker: "w1"}
+			cl, err := r.claim(ctx, 1)
+			require.NoError(t, err)
+			require.NotNil(t, cl)
+			other, err := r.claim(ctx, 2)
+			require.NoError(t, err)
+			require.NotNil(t, other)
+			require.NoError(t, r.record(ctx, other, answer{outcome: outFinal, errCode: "NOTENOUGH"}))
+			_, err = db.sql.ExecContext(ctx, db.q(`UPDATE redpack_rows SET generation = 1 WHERE campaign_id = ? AND seq = 1`), "g")
+			require.NoError(t, err)
+			require.NoError(t, r.record(ctx, cl, answer{outcome: outOK}))
+			s, err := db.Summary(ctx, "g")
+			require.NoError(t, err)
+			assert.Equal(t, PauseOperator, s.PauseKind)
+			assert.Contains(t, s.PauseReason, "paid twice")
+
+			rctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+			defer cancel()
+			_, err = db.Run(rctx, "g", RunOptions{Client: testClient(srv), Rate: -1, Backoff: fastBackoff})
+			require.NoError(t, err)
+			s, err = db.Summary(ctx, "g")
+			require.NoError(t, err)
+			assert.Equal(t, StatePaused, s.State, "run does not resume a hold")
+			assert.Contains(t, s.PauseReason, "paid twice")
+			assert.Empty(t, srv.Packets(), "nothing sent while held")
+		})
+	}
+}
+
+// A CONFLICT row retried gets a new bill; when that bill pays and the
+// process dies before recording it, verify reads the new bill's own record
+// as paid: the old bill's FATAL_ERROR belongs to the old generation and
+// never makes the new one CONFLICT (which `retry -codes FATAL_ERROR` would
+// give a third bill: paid twice).
+func TestRetriedConflictPaidThenCrashVerifies(t *testing.T) {
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			db := openTest(t, kind)
+			srv := redpacktest.NewServer(redpacktest.WithFreqLimit(0))
+			defer srv.Close()
+			ctx := context.Background()
+			_, err := db.Plan(ctx, basePlan("x"), csvOpener("key,openid,amount\na,oA,100\n"))
+			require.NoError(t, err)
+			c, err := db.campaign(ctx, db.sql, "x")
+			require.NoError(t, err)
+			r := &runner{db: db, c: c, opts: RunOptions{Backoff: fastBackoff.withDefaults()}, worker: "w1"}
+			cl, err := r.claim(ctx, 1)
+			require.NoError(t, err)
+			require.NotNil(t, cl)
+			require.NoError(t, r.record(ctx, cl, answer{outcome: outConflict, errCode: "FATAL_ERROR"}))
+			rr, err := db.Retry(ctx, "x", []string{"FATAL_ERROR"})
+			require.NoError(t, err)
+			require.Equal(t, 1, rr.Retried)
+
+			// The new bill is claimed and paid; the process dies before
+			// the answer is recorded.
+			cl, err = r.claim(ctx, 1)
+			require.NoError(t, err)
+			require.NotNil(t, cl)
+			require.Equal(t, 1, cl.generation)
+			_, err = testClient(srv).Send(ctx, cl.pay.request())
+			require.NoError(t, err)
+			_, err = db.sql.ExecContext(ctx, db.q(`UPDATE redpack_rows SET lease_until = 0 WHERE campaign_id = ?`), "x")
+			require.NoError(t, err)
+
+			_, err = db.Verify(ctx, "x", VerifyOptions{Client: testClient(srv), Rate: -1})
+			require.NoError(t, err)
+			got := row(t, db, "x", "a").Row
+			assert.Equal(t, StatusPaid, got.Status)
+			rr, err = db.Retry(ctx, "x", []string{"FATAL_ERROR"})
+			require.NoError(t, err)
+			assert.Zero(t, rr.Retried)
+			assert.Equal(t, 1, row(t, db, "x", "a").Row.Generation)
+		})
+	}
+}
+
+// A row held because a query found its bill's record to be another
+// payment's (RECORD_MISMATCH) is retried by the command its advice and the
+// run's pause name: `retry -codes FATAL_ERROR`, like any CONFLICT row.
+func TestRetryRecordMismatchByAdvisedCode(t *testing.T) {
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			db := openTest(t, kind)
+			ctx := context.Background()
+			_, err := db.Plan(ctx, basePlan("m"), csvOpener("key,openid,amount\na,oA,100\n"))
+			require.NoError(t, err)
+			c, err := db.campaign(ctx, db.sql, "m")
+			require.NoError(t, err)
+			r := &runner{db: db, c: c, opts: RunOptions{Backoff: fastBackoff.withDefaults()}, worker: "w1"}
+			cl, err := r.claim(ctx, 1)
+			require.NoError(t, err)
+			require.NotNil(t, cl)
+			require.NoError(t, r.record(ctx, cl, answer{outcome: outPending, errCode: "PROCESSING"}))
+			_, err = db.sql.ExecContext(ctx, db.q(`UPDATE redpack_rows SET next_at = 0 WHERE campaign_id = ?`), "m")
+			require.NoError(t, err)
+			cl, err = r.claim(ctx, 1)
+			require.NoError(t, err)
+			require.NotNil(t, cl)
+			require.Equal(t, "query", cl.kind)
+			require.NoError(t, r.record(ctx, cl, answer{outcome: outConflict, errCode: "RECORD_MISMATCH", wxStatus: "SENT"}))
+			got := row(t, db, "m", "a").Row
+			require.Equal(t, StatusConflict, got.Status)
+			require.Equal(t, "RECORD_MISMATCH", got.ErrCode)
+			assert.Contains(t, Advice(got.ErrCode), "retry -codes FATAL_ERROR")
+
+			rr, err := db.Retry(ctx, "m", []string{"FATAL_ERROR"})
+			require.NoError(t, err)
+			assert.Equal(t, 1, rr.Retried)
+			got = row(t, db, "m", "a").Row
+			assert.Equal(t, 1, got.Generation)
+			assert.Equal(t, StatusPlanned, got.Status)
+		})
+	}
 }

@@ -12,14 +12,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/redpack-go/redpack/internal/pgtest"
 	"github.com/redpack-go/redpack/redpacktest"
 	"github.com/stretchr/testify/require"
 )
 
 // EnvPostgres names the Postgres server the tests use; unset, the Postgres
 // tests skip (CI sets it and fails on any skip).
-const EnvPostgres = "REDPACK_TEST_POSTGRES_URL"
+const EnvPostgres = pgtest.Env
 
 var pgSeq atomic.Int64
 
@@ -30,30 +30,7 @@ func testDSN(t testing.TB, kind string) string {
 	if kind == "sqlite" {
 		return filepath.Join(t.TempDir(), "c.db")
 	}
-	base := os.Getenv(EnvPostgres)
-	if base == "" {
-		t.Skip("SKIP-POSTGRES: " + EnvPostgres + " is unset; set it to a postgres:// URL to run the Postgres tests")
-	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	require.NoError(t, err)
-	defer conn.Close(ctx)
-	name := fmt.Sprintf("rp_test_%d_%d", os.Getpid(), pgSeq.Add(1))
-	_, err = conn.Exec(ctx, "CREATE DATABASE "+name)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), base)
-		if err == nil {
-			c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") //nolint:errcheck
-			c.Close(context.Background())
-		}
-	})
-	i := strings.LastIndex(base, "/")
-	rest := ""
-	if j := strings.Index(base[i:], "?"); j >= 0 {
-		rest = base[i+j:]
-	}
-	return base[:i+1] + name + rest
+	return pgtest.NewDatabase(t, pgtest.Server(t), fmt.Sprintf("rp_test_%d_%d", os.Getpid(), pgSeq.Add(1)))
 }
 
 var kinds = []string{"sqlite", "postgres"}

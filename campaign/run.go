@@ -290,8 +290,8 @@ func (r *runner) unregister() {
 	r.db.sql.ExecContext(context.Background(), r.db.q(`UPDATE redpack_workers SET stopped_at = ? WHERE id = ?`), r.now(), r.worker) //nolint:errcheck
 }
 
-// recoverAll (SQLite, file lock held) closes the attempts nobody answered
-// and frees every lease.
+// recoverAll (SQLite, file lock held) frees every lease; the attempts
+// nobody answered are closed as UNKNOWN when their row is next claimed.
 func (r *runner) recoverAll(ctx context.Context) error {
 	return r.db.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, r.db.q(`UPDATE redpack_rows SET lease_owner = '', lease_until = 0 WHERE campaign_id = ? AND lease_owner <> ''`), r.c.id)
@@ -622,8 +622,11 @@ func (r *runner) record(ctx context.Context, cl *claimed, a answer) error {
 		if gen != cl.generation {
 			if a.outcome == outOK {
 				// Never drop a payment: the row moved on to a new bill while
-				// this one paid. Stop everything until a human looks.
-				return r.pauseTx(ctx, tx, fmt.Sprintf("bill %s of row %d (generation %d) was paid after the row moved to generation %d: the row may be paid twice; find out before going on", cl.pay.billNo, cl.seq, cl.generation, gen))
+				// this one paid. Stop everything until a human looks: an
+				// operator's pause, which the next run does not resume, over
+				// any merchant-wide one.
+				r.paused.Store(true)
+				return r.db.setPause(ctx, tx, r.c.id, PauseOperator, fmt.Sprintf("bill %s of row %d (generation %d) was paid after the row moved to generation %d: the row may be paid twice; find out before going on", cl.pay.billNo, cl.seq, cl.generation, gen))
 			}
 			return nil
 		}
@@ -642,6 +645,21 @@ func (r *runner) record(ctx context.Context, cl *claimed, a answer) error {
 			return err
 		}
 		backoff := func() int64 { return now + b.after(cl.tries+1).Microseconds() }
+		// untouched is the row's status after a step that changed nothing at
+		// WeChat Pay: UNKNOWN once a bill of this generation may have gone
+		// out, else PLANNED.
+		untouched := StatusPlanned
+		if cl.unknown || cl.pending {
+			untouched = StatusUnknown
+		}
+		// refused keeps the row as it was and pauses: the merchant's
+		// configuration, not the row, is wrong.
+		refused := func(code string) error {
+			if err := set(`status = ?, next_at = ?`, untouched, now); err != nil {
+				return err
+			}
+			return r.pauseTx(ctx, tx, fmt.Sprintf("%s: WeChat Pay refused the request (bill %s): fix the merchant configuration, then run again (%s)", code, cl.pay.billNo, a.detail))
+		}
 		wx := a.wxStatus
 		switch a.outcome {
 		case outOK:
@@ -663,11 +681,7 @@ func (r *runner) record(ctx context.Context, cl *claimed, a answer) error {
 			return set(`status = ?, pending = 0, unknown_seen = 1, tries = tries + 1, next_at = ?, err_code = ?`,
 				StatusUnknown, backoff(), a.errCode)
 		case outNotSent:
-			st := StatusPlanned
-			if cl.unknown {
-				st = StatusUnknown
-			}
-			return set(`status = ?, next_at = ?`, st, now+b.NotSent.Microseconds())
+			return set(`status = ?, next_at = ?`, untouched, now+b.NotSent.Microseconds())
 		case outConflict:
 			// Hold the row: never re-send these parameters under this bill,
 			// never read its record as this payment's.
@@ -688,7 +702,7 @@ func (r *runner) record(ctx context.Context, cl *claimed, a answer) error {
 					if err := set(`pending = 0, wx_status = 'FAILED'`); err != nil {
 						return err
 					}
-					moved, err := regenRow(ctx, r.db, tx, r.c, cl.seq, gen, StatusUnknown, now, cl.errCode)
+					moved, err := regenRow(ctx, r.db, tx, r.c, cl.seq, gen, StatusUnknown, now)
 					if err != nil || moved {
 						return err
 					}
@@ -701,34 +715,21 @@ func (r *runner) record(ctx context.Context, cl *claimed, a answer) error {
 				// Merchant-wide: pause and keep the bill. The next step is a
 				// query (the old bill may yet pay: PROCESSING then FAILED
 				// has been seen); a FAILED record makes the row FAILED with
-				// this code, for `retry -codes` after the fix.
+				// this code, for `retry -codes` after the fix. Until that
+				// record the outcome is unknown (unknown_seen), so that a
+				// step that never went out leaves the row UNKNOWN.
 				if err := r.pauseTx(ctx, tx, fmt.Sprintf("%s on bill %s: %s; fix it (top up, raise the cap), then run again: the bill is queried first and, once its record proves it FAILED, the row gets a new bill", code, cl.pay.billNo, a.detail)); err != nil {
 					return err
 				}
-				return set(`status = ?, pending = 1, err_code = ?, next_at = ?`, StatusUnknown, code, now)
+				return set(`status = ?, pending = 1, unknown_seen = 1, err_code = ?, next_at = ?`, StatusUnknown, code, now)
 			}
 			if merchantStop(a) {
-				// Configuration, not the row: pause, keep the row as it was.
-				st := StatusPlanned
-				if cl.unknown {
-					st = StatusUnknown
-				}
-				if err := set(`status = ?, next_at = ?`, st, now); err != nil {
-					return err
-				}
-				return r.pauseTx(ctx, tx, fmt.Sprintf("%s: WeChat Pay refused the request (bill %s): fix the merchant configuration, then run again (%s)", code, cl.pay.billNo, a.detail))
+				return refused(code)
 			}
 			return set(`status = ?, pending = 0, err_code = ?`, StatusFailed, code)
 		case outRejected:
 			if merchantStop(a) || cl.kind == "query" {
-				st := StatusPlanned
-				if cl.unknown || cl.kind == "query" {
-					st = StatusUnknown
-				}
-				if err := set(`status = ?, next_at = ?`, st, now); err != nil {
-					return err
-				}
-				return r.pauseTx(ctx, tx, fmt.Sprintf("%s: WeChat Pay refused the request (bill %s): fix the merchant configuration, then run again (%s)", cmpOr(a.errCode, "REJECTED"), cl.pay.billNo, a.detail))
+				return refused(cmpOr(a.errCode, "REJECTED"))
 			}
 			return set(`status = ?, pending = 0, err_code = ?`, StatusFailed, cmpOr(a.errCode, "REJECTED"))
 		}
@@ -740,8 +741,11 @@ func (r *runner) record(ctx context.Context, cl *claimed, a answer) error {
 // number, only if it still has that generation and status and is still
 // known not to have paid (no unknown attempt, or a FAILED record; a CONFLICT
 // row's bill belongs to another payment). It reports whether it did: a
-// concurrent retry or run that moved the row first wins.
-func regenRow(ctx context.Context, db *DB, tx *sql.Tx, c *campaignRow, seq int64, gen int, status string, now int64, code string) (bool, error) {
+// concurrent retry or run that moved the row first wins. The new generation
+// starts with nothing of the old one's answers (err_code included: an old
+// FATAL_ERROR must never read as the new bill's conflict); the attempts keep
+// them.
+func regenRow(ctx context.Context, db *DB, tx *sql.Tx, c *campaignRow, seq int64, gen int, status string, now int64) (bool, error) {
 	var key string
 	if err := tx.QueryRowContext(ctx, db.q(`SELECT row_key FROM redpack_rows WHERE campaign_id = ? AND seq = ?`), c.id, seq).Scan(&key); err != nil {
 		return false, err
@@ -751,10 +755,10 @@ func regenRow(ctx context.Context, db *DB, tx *sql.Tx, c *campaignRow, seq int64
 		return false, err
 	}
 	res, err := tx.ExecContext(ctx, db.q(`UPDATE redpack_rows SET generation = ?, bill_no = ?, status = ?, pending = 0, unknown_seen = 0, tries = 0, next_at = 0,
-		lease_owner = '', lease_until = 0, send_listid = '', wx_status = '', err_code = ?, updated_at = ?
+		lease_owner = '', lease_until = 0, send_listid = '', wx_status = '', err_code = '', updated_at = ?
 		WHERE campaign_id = ? AND seq = ? AND generation = ? AND status = ?
 		  AND (status = ? OR unknown_seen = 0 OR wx_status = 'FAILED')`),
-		gen+1, bill, StatusPlanned, code, now, c.id, seq, gen, status, StatusConflict)
+		gen+1, bill, StatusPlanned, now, c.id, seq, gen, status, StatusConflict)
 	if err != nil {
 		return false, err
 	}

@@ -228,9 +228,9 @@ func queryStop(code string) bool {
 }
 
 // merchantFinal reports a merchant-wide FINAL code: the campaign pauses and
-// the row keeps its bill; the old bill is dead at WeChat Pay (re-sending it
-// answers SEND_FAILED), so after a query shows it FAILED the row needs an
-// explicit retry.
+// the row keeps its bill, queried after the fix (SPEC: an under-funded
+// account has answered PROCESSING then FAILED); once its record shows it
+// FAILED the row gets its next bill.
 func merchantFinal(code string) bool {
 	return code == "NOTENOUGH" || code == "SENDAMOUNT_LIMIT" || code == "DAY_OVER_LIMITED"
 }

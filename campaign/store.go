@@ -27,7 +27,7 @@ const (
 
 // Pause kinds.
 const (
-	PauseOperator = "operator" // Pause was called; a running run waits for Resume
+	PauseOperator = "operator" // Pause was called (or a row may be paid twice); a running run waits for Resume
 	PauseMerchant = "merchant" // a merchant-wide stop (NOTENOUGH, CA_ERROR, ...); run exits 5, the next run resumes
 )
 
@@ -377,7 +377,7 @@ func scanRow(s scanner) (Row, error) {
 // without exiting, until Resume. Sends already on the wire finish and are
 // recorded.
 func (db *DB) Pause(ctx context.Context, id string) error {
-	return db.setPause(ctx, id, PauseOperator, "paused by the operator")
+	return db.setPause(ctx, db.sql, id, PauseOperator, "paused by the operator")
 }
 
 // Resume clears any pause (the operator's or a merchant-wide stop's): run
@@ -388,10 +388,10 @@ func (db *DB) Resume(ctx context.Context, id string) error {
 	return checkUpdate(id, "resume", res, err)
 }
 
-func (db *DB) setPause(ctx context.Context, id, kind, reason string) error {
+func (db *DB) setPause(ctx context.Context, x execer, id, kind, reason string) error {
 	now := nowMicros()
-	res, err := db.sql.ExecContext(ctx, db.q(`UPDATE redpack_campaigns SET paused = 1, pause_kind = ?, pause_reason = ?, paused_at = ?, updated_at = ? WHERE id = ?`),
-		kind, reason, now, now, id)
+	res, err := x.ExecContext(ctx, db.q(`UPDATE redpack_campaigns SET paused = 1, pause_kind = ?, pause_reason = ?, paused_at = ?, updated_at = ? WHERE id = ?`),
+		kind, truncate(reason, 1000), now, now, id)
 	return checkUpdate(id, "pause", res, err)
 }
 

@@ -78,6 +78,9 @@ func (db *DB) Verify(ctx context.Context, id string, opts VerifyOptions) (*Verif
 		seqs = append(seqs, s)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
 	res := &VerifyResult{ByStatus: map[string]int{}}
 	var mu sync.Mutex
 	var firstErr error
@@ -120,6 +123,12 @@ func (db *DB) Verify(ctx context.Context, id string, opts VerifyOptions) (*Verif
 }
 
 func (db *DB) verifyRow(ctx context.Context, c *campaignRow, seq int64, opts VerifyOptions, lim *dbLimiter, skew int64) (string, bool, error) {
+	// The slot first, then the lease: a lease never runs out while its
+	// query waits for the shared limiter (at a low rate that wait can be
+	// longer than rowLease).
+	if err := lim.wait(ctx); err != nil {
+		return "", false, err
+	}
 	var cl *claimed
 	var status string
 	err := db.tx(ctx, func(tx *sql.Tx) error {
@@ -147,31 +156,27 @@ func (db *DB) verifyRow(ctx context.Context, c *campaignRow, seq int64, opts Ver
 	if err != nil || cl == nil {
 		return "", false, err
 	}
-	var a answer
-	if err := lim.wait(ctx); err != nil {
-		a = answer{outcome: outNotSent, detail: err.Error()}
-	} else {
-		a = check(ctx, opts.Client, cl.pay)
-	}
+	a := check(ctx, opts.Client, cl.pay)
+	// The answer is recorded even when ctx has ended meanwhile.
+	rctx := context.WithoutCancel(ctx)
 	settled := false
-	err = db.tx(context.WithoutCancel(ctx), func(tx *sql.Tx) error {
+	err = db.tx(rctx, func(tx *sql.Tx) error {
 		now := nowMicros() + skew
-		if _, err := tx.ExecContext(ctx, db.q(`UPDATE redpack_attempts SET finished_at = ?, outcome = ?, err_code = ?, wx_status = ?, send_listid = ?, detail = ?
+		if _, err := tx.ExecContext(rctx, db.q(`UPDATE redpack_attempts SET finished_at = ?, outcome = ?, err_code = ?, wx_status = ?, send_listid = ?, detail = ?
 			WHERE campaign_id = ? AND seq = ? AND n = ?`), now, a.outcome, a.errCode, a.wxStatus, a.sendListID, a.detail, c.id, seq, cl.n); err != nil {
 			return err
 		}
 		base := `UPDATE redpack_rows SET lease_owner = '', lease_until = 0, updated_at = ?`
 		args := []any{now}
-		// A send of this bill answered CONFLICT, or an earlier record
-		// contradicted the row: the record describes another payment and
-		// never settles this row (SPEC §3 CONFLICT).
-		conflicted := cl.errCode == "FATAL_ERROR" || cl.errCode == "RECORD_MISMATCH"
 		switch {
-		case a.outcome == outConflict || (conflicted && a.outcome == outOK):
+		case a.outcome == outConflict:
+			// The record contradicts the row: it describes another payment
+			// and never settles this row (SPEC §3 CONFLICT). (A bill whose
+			// send answered CONFLICT is held as CONFLICT and not verified.)
 			base += `, wx_status = 'CONFLICT'`
 			if status == StatusUnknown {
 				base += `, status = ?, pending = 0, err_code = ?`
-				args = append(args, StatusConflict, cmpOr(cl.errCode, "RECORD_MISMATCH"))
+				args = append(args, StatusConflict, cmpOr(a.errCode, "RECORD_MISMATCH"))
 			}
 		case a.outcome == outOK:
 			base += `, status = ?, pending = 0, wx_status = ?, send_listid = CASE WHEN send_listid = '' THEN ? ELSE send_listid END`
@@ -191,7 +196,7 @@ func (db *DB) verifyRow(ctx context.Context, c *campaignRow, seq int64, opts Ver
 			}
 		}
 		args = append(args, c.id, seq, cl.generation)
-		_, err := tx.ExecContext(ctx, db.q(base+` WHERE campaign_id = ? AND seq = ? AND generation = ?`), args...)
+		_, err := tx.ExecContext(rctx, db.q(base+` WHERE campaign_id = ? AND seq = ? AND generation = ?`), args...)
 		return err
 	})
 	st := a.wxStatus
@@ -216,6 +221,8 @@ type RetryResult struct {
 // given) that are known not to have paid a new bill number (generation +
 // 1); the next run sends them. Known not to have paid: a FINAL answer with
 // no earlier unknown attempt in that generation, or a FAILED record.
+// CONFLICT rows are retried only when codes names FATAL_ERROR or
+// RECORD_MISMATCH (either takes every CONFLICT row).
 func (db *DB) Retry(ctx context.Context, id string, codes []string) (*RetryResult, error) {
 	c, err := db.campaign(ctx, db.sql, id)
 	if err != nil {
@@ -251,8 +258,9 @@ type retryCand struct {
 }
 
 func (db *DB) retryCandidates(ctx context.Context, tx *sql.Tx, id string, want map[string]bool) ([]retryCand, int, error) {
-	// CONFLICT rows only when asked for by name: their bill belongs to
-	// another payment, so this row's payment never paid under it.
+	// CONFLICT rows only when asked for by name, either of their two codes
+	// (a send's FATAL_ERROR, a query's RECORD_MISMATCH): their bill belongs
+	// to another payment, so this row's payment never paid under it.
 	conflicts := want["FATAL_ERROR"] || want["RECORD_MISMATCH"]
 	rows, err := tx.QueryContext(ctx, db.q(`SELECT seq, status, generation, err_code, unknown_seen, wx_status FROM redpack_rows WHERE campaign_id = ? AND (status = ? OR (status = ? AND ?)) ORDER BY seq`),
 		id, StatusFailed, StatusConflict, conflicts)
@@ -269,7 +277,7 @@ func (db *DB) retryCandidates(ctx context.Context, tx *sql.Tx, id string, want m
 		if err := rows.Scan(&t.seq, &t.status, &t.gen, &t.code, &unknown, &wx); err != nil {
 			return nil, 0, err
 		}
-		if len(want) > 0 && !want[t.code] {
+		if t.status == StatusFailed && len(want) > 0 && !want[t.code] {
 			continue
 		}
 		if t.status == StatusFailed && unknown != 0 && wx != "FAILED" {
@@ -288,7 +296,7 @@ func (db *DB) retryApply(ctx context.Context, tx *sql.Tx, c *campaignRow, todo [
 	now := nowMicros()
 	n := 0
 	for _, t := range todo {
-		ok, err := regenRow(ctx, db, tx, c, t.seq, t.gen, t.status, now, t.code)
+		ok, err := regenRow(ctx, db, tx, c, t.seq, t.gen, t.status, now)
 		if err != nil {
 			return n, err
 		}

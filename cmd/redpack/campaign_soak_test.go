@@ -19,15 +19,13 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/redpack-go/redpack/campaign"
+	"github.com/redpack-go/redpack/internal/pgtest"
 	"github.com/redpack-go/redpack/redpacktest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 var campaignLong = flag.Bool("campaign.long", false, "run the campaign soaks at full size (100,000 rows on SQLite)")
-
-// envPostgres names the test Postgres server (see campaign package tests).
-const envPostgres = "REDPACK_TEST_POSTGRES_URL"
 
 var (
 	binOnce sync.Once
@@ -335,17 +333,14 @@ func TestCampaignSoakSQLite(t *testing.T) {
 
 func pgDSN(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv(envPostgres)
-	if base == "" {
-		t.Skip("SKIP-POSTGRES: " + envPostgres + " is unset; set it to a postgres:// URL to run the Postgres tests")
-	}
+	base := pgtest.Server(t)
 	ctx := context.Background()
 	db, err := campaign.Open(ctx, base)
 	require.NoError(t, err)
 	db.Close()
 	name := fmt.Sprintf("rp_cli_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9)
 	require.NoError(t, exec.Command("true").Run())
-	return createPGDatabase(t, base, name)
+	return pgtest.NewDatabase(t, base, name)
 }
 
 func TestCampaignSoakPostgres(t *testing.T) {
