@@ -195,8 +195,16 @@ func (db *DB) verifyRow(ctx context.Context, c *campaignRow, seq int64, opts Ver
 				base += `, pending = 1`
 			}
 		}
+		where := ` WHERE campaign_id = ? AND seq = ? AND generation = ?`
 		args = append(args, c.id, seq, cl.generation)
-		_, err := tx.ExecContext(rctx, db.q(base+` WHERE campaign_id = ? AND seq = ? AND generation = ?`), args...)
+		if a.outcome != outOK {
+			// attempts is the claim's token (as in run's record): a claim
+			// taken over meanwhile (a run released this lease) records
+			// only an OK; the attempt above keeps the rest.
+			where += ` AND attempts = ?`
+			args = append(args, cl.n)
+		}
+		_, err := tx.ExecContext(rctx, db.q(base+where), args...)
 		return err
 	})
 	st := a.wxStatus
