@@ -192,6 +192,11 @@ func TestRecordStaleClaim(t *testing.T) {
 			require.NotNil(t, cl3)
 			_, err = db.sql.ExecContext(ctx, db.q(`UPDATE redpack_rows SET generation = 1 WHERE campaign_id = ?`), "s")
 			require.NoError(t, err)
+			// ... and a send of generation 1 went out (without one the row
+			// goes back to the bill that paid: TestPaidOldGenerationRestoresRow).
+			_, err = db.sql.ExecContext(ctx, db.q(`INSERT INTO redpack_attempts (campaign_id, seq, n, kind, bill_no, generation, worker, started_at)
+				VALUES (?, 1, 99, 'send', 'GEN1BILL', 1, 'w2', 1)`), "s")
+			require.NoError(t, err)
 			require.NoError(t, r.record(ctx, cl3, answer{outcome: outOK}))
 			s, err = db.Summary(ctx, "s")
 			require.NoError(t, err)
@@ -568,9 +573,51 @@ func TestVerifyRecordsAnswerAfterCancel(t *testing.T) {
 	}
 }
 
-// An OK of a generation the row has left (the row may be paid twice) holds
-// the campaign over a merchant-wide stop already in place, and the next run
-// does not resume it: only the operator does.
+// A run that takes a row over while verify's query is out (it released
+// verify's lease) keeps its claim: verify's stale claim records only an OK,
+// never clears the lease or relabels the row.
+func TestVerifyStaleClaimLeavesRow(t *testing.T) {
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			db := openTest(t, kind)
+			srv := redpacktest.NewServer(redpacktest.WithFreqLimit(0))
+			defer srv.Close()
+			ctx := context.Background()
+			_, err := db.Plan(ctx, basePlan("v"), csvOpener("key,openid,amount\na,oA,100\n"))
+			require.NoError(t, err)
+			_, err = db.sql.ExecContext(ctx, db.q(`UPDATE redpack_rows SET status = ?, unknown_seen = 1 WHERE campaign_id = ?`), StatusUnknown, "v")
+			require.NoError(t, err)
+			takeover := func() error {
+				_, err := db.sql.ExecContext(ctx, db.q(`UPDATE redpack_rows SET attempts = attempts + 1, lease_owner = 'run', lease_until = ? WHERE campaign_id = ?`),
+					nowMicros()+time.Minute.Microseconds(), "v")
+				return err
+			}
+			client := srv.NewClient(redpack.WithRetryPolicy(redpack.RetryPolicy{MaxAttempts: 1}), redpack.WithNodeID(1),
+				redpack.WithTransportWrapper(func(next http.RoundTripper) http.RoundTripper {
+					return rtFunc(func(q *http.Request) (*http.Response, error) {
+						if err := takeover(); err != nil {
+							return nil, err
+						}
+						return next.RoundTrip(q)
+					})
+				}))
+			_, err = db.Verify(ctx, "v", VerifyOptions{Client: client, Rate: -1, Concurrency: 1})
+			require.NoError(t, err)
+			var owner, status string
+			require.NoError(t, db.sql.QueryRowContext(ctx, db.q(`SELECT lease_owner, status FROM redpack_rows WHERE campaign_id = ?`), "v").Scan(&owner, &status))
+			assert.Equal(t, "run", owner, "verify's stale claim released the run's lease")
+			assert.Equal(t, StatusUnknown, status)
+			h := row(t, db, "v", "a")
+			require.Len(t, h.Attempts, 1)
+			assert.False(t, h.Attempts[0].FinishedAt.IsZero(), "the query's attempt is completed all the same")
+		})
+	}
+}
+
+// An OK of a generation the row has left, after a send of the new
+// generation went out (the row may be paid twice), holds the campaign over a
+// merchant-wide stop already in place, and the next run does not resume it:
+// only the operator does.
 func TestPaidOldGenerationHoldsUntilOperator(t *testing.T) {
 	for _, kind := range kinds {
 		t.Run(kind, func(t *testing.T) {
@@ -592,11 +639,18 @@ func TestPaidOldGenerationHoldsUntilOperator(t *testing.T) {
 			require.NoError(t, r.record(ctx, other, answer{outcome: outFinal, errCode: "NOTENOUGH"}))
 			_, err = db.sql.ExecContext(ctx, db.q(`UPDATE redpack_rows SET generation = 1 WHERE campaign_id = ? AND seq = 1`), "g")
 			require.NoError(t, err)
+			// A send of generation 1 went out, its answer unseen.
+			_, err = db.sql.ExecContext(ctx, db.q(`INSERT INTO redpack_attempts (campaign_id, seq, n, kind, bill_no, generation, worker, started_at)
+				VALUES (?, 1, 99, 'send', 'GEN1BILL', 1, 'w2', 1)`), "g")
+			require.NoError(t, err)
 			require.NoError(t, r.record(ctx, cl, answer{outcome: outOK}))
 			s, err := db.Summary(ctx, "g")
 			require.NoError(t, err)
 			assert.Equal(t, PauseOperator, s.PauseKind)
 			assert.Contains(t, s.PauseReason, "paid twice")
+			var gen int
+			require.NoError(t, db.sql.QueryRowContext(ctx, db.q(`SELECT generation FROM redpack_rows WHERE campaign_id = ? AND seq = 1`), "g").Scan(&gen))
+			assert.Equal(t, 1, gen, "the row stays on the bill that may have gone out")
 
 			rctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 			defer cancel()
@@ -606,6 +660,49 @@ func TestPaidOldGenerationHoldsUntilOperator(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, StatePaused, s.State, "run does not resume a hold")
 			assert.Contains(t, s.PauseReason, "paid twice")
+			assert.Empty(t, srv.Packets(), "nothing sent while held")
+		})
+	}
+}
+
+// An OK of a generation the row has left, before any send of the new
+// generation went out: the row goes back to the bill that paid, PAID, and
+// the campaign is held for the operator all the same.
+func TestPaidOldGenerationRestoresRow(t *testing.T) {
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			db := openTest(t, kind)
+			srv := redpacktest.NewServer(redpacktest.WithFreqLimit(0))
+			defer srv.Close()
+			ctx := context.Background()
+			_, err := db.Plan(ctx, basePlan("g"), csvOpener("key,openid,amount\na,oA,100\nb,oB,100\n"))
+			require.NoError(t, err)
+			c, err := db.campaign(ctx, db.sql, "g")
+			require.NoError(t, err)
+			r := &runner{db: db, c: c, opts: RunOptions{Backoff: fastBackoff.withDefaults()}, worker: "w1"}
+			cl, err := r.claim(ctx, 1)
+			require.NoError(t, err)
+			require.NotNil(t, cl)
+			// The row moves to generation 1 (its new bill never sent), then
+			// generation 0's bill answers OK.
+			_, err = db.sql.ExecContext(ctx, db.q(`UPDATE redpack_rows SET generation = 1, bill_no = 'GEN1BILL', status = ? WHERE campaign_id = ? AND seq = 1`), StatusPlanned, "g")
+			require.NoError(t, err)
+			require.NoError(t, r.record(ctx, cl, answer{outcome: outOK, sendListID: "LIST1"}))
+			var (
+				gen            int
+				bill, st, list string
+			)
+			require.NoError(t, db.sql.QueryRowContext(ctx, db.q(`SELECT generation, bill_no, status, send_listid FROM redpack_rows WHERE campaign_id = ? AND seq = 1`), "g").Scan(&gen, &bill, &st, &list))
+			assert.Equal(t, []any{0, cl.pay.billNo, StatusPaid, "LIST1"}, []any{gen, bill, st, list}, "the row is back on the bill that paid")
+			s, err := db.Summary(ctx, "g")
+			require.NoError(t, err)
+			assert.Equal(t, PauseOperator, s.PauseKind)
+			assert.Contains(t, s.PauseReason, "back on the bill that paid")
+
+			rctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+			defer cancel()
+			_, err = db.Run(rctx, "g", RunOptions{Client: testClient(srv), Rate: -1, Backoff: fastBackoff})
+			require.NoError(t, err)
 			assert.Empty(t, srv.Packets(), "nothing sent while held")
 		})
 	}

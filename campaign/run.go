@@ -620,15 +620,33 @@ func (r *runner) record(ctx context.Context, cl *claimed, a answer) error {
 			return err
 		}
 		if gen != cl.generation {
-			if a.outcome == outOK {
-				// Never drop a payment: the row moved on to a new bill while
-				// this one paid. Stop everything until a human looks: an
-				// operator's pause, which the next run does not resume, over
-				// any merchant-wide one.
-				r.paused.Store(true)
-				return r.db.setPause(ctx, tx, r.c.id, PauseOperator, fmt.Sprintf("bill %s of row %d (generation %d) was paid after the row moved to generation %d: the row may be paid twice; find out before going on", cl.pay.billNo, cl.seq, cl.generation, gen))
+			if a.outcome != outOK {
+				return nil
 			}
-			return nil
+			// Never drop a payment: the row moved on to a new bill while
+			// this one paid. When no send of the new bill may have gone out
+			// yet, the row goes back to the bill that paid, and it is done.
+			// Either way, stop everything until a human looks: an
+			// operator's pause, which the next run does not resume, over
+			// any merchant-wide one.
+			var out int
+			if err := tx.QueryRowContext(ctx, r.db.q(`SELECT COUNT(*) FROM redpack_attempts
+				WHERE campaign_id = ? AND seq = ? AND generation = ? AND kind = 'send' AND (finished_at IS NULL OR outcome <> ?)`),
+				r.c.id, cl.seq, gen, outNotSent).Scan(&out); err != nil {
+				return err
+			}
+			what := "the row may be paid twice"
+			if out == 0 {
+				if _, err := tx.ExecContext(ctx, r.db.q(`UPDATE redpack_rows SET generation = ?, bill_no = ?, status = ?, pending = 0, next_at = 0,
+					lease_owner = '', lease_until = 0, send_listid = ?, wx_status = ?, err_code = '', paid_at = ?, updated_at = ?
+					WHERE campaign_id = ? AND seq = ? AND generation = ?`),
+					cl.generation, cl.pay.billNo, StatusPaid, a.sendListID, a.wxStatus, now, now, r.c.id, cl.seq, gen); err != nil {
+					return err
+				}
+				what = "no bill of the new generation had gone out, so the row is back on the bill that paid, PAID, though that bill was known not to have paid"
+			}
+			r.paused.Store(true)
+			return r.db.setPause(ctx, tx, r.c.id, PauseOperator, fmt.Sprintf("bill %s of row %d (generation %d) was paid after the row moved to generation %d: %s; find out before going on", cl.pay.billNo, cl.seq, cl.generation, gen, what))
 		}
 		// attempts is bumped by every claim: it is this claim's token. A
 		// stale claim (our lease ran out, another claim, maybe in this very
