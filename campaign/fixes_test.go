@@ -193,7 +193,7 @@ func TestRecordStaleClaim(t *testing.T) {
 			_, err = db.sql.ExecContext(ctx, db.q(`UPDATE redpack_rows SET generation = 1 WHERE campaign_id = ?`), "s")
 			require.NoError(t, err)
 			// ... and a send of generation 1 went out (without one the row
-			// goes back to the bill that paid: TestPaidOldGenerationRestoresRow).
+			// goes back to the bill that paid: TestPaidOldGeneration).
 			_, err = db.sql.ExecContext(ctx, db.q(`INSERT INTO redpack_attempts (campaign_id, seq, n, kind, bill_no, generation, worker, started_at)
 				VALUES (?, 1, 99, 'send', 'GEN1BILL', 1, 'w2', 1)`), "s")
 			require.NoError(t, err)
@@ -614,97 +614,78 @@ func TestVerifyStaleClaimLeavesRow(t *testing.T) {
 	}
 }
 
-// An OK of a generation the row has left, after a send of the new
-// generation went out (the row may be paid twice), holds the campaign over a
-// merchant-wide stop already in place, and the next run does not resume it:
-// only the operator does.
-func TestPaidOldGenerationHoldsUntilOperator(t *testing.T) {
+// An OK of a generation the row has left is never dropped, and it holds the
+// campaign for the operator over a merchant-wide stop already in place: the
+// next run does not resume it. When a send of the new generation went out,
+// the row may be paid twice and stays on the new bill; when none did, the
+// row goes back to the bill that paid, PAID, so resuming sends nothing more.
+func TestPaidOldGeneration(t *testing.T) {
 	for _, kind := range kinds {
-		t.Run(kind, func(t *testing.T) {
-			db := openTest(t, kind)
-			srv := redpacktest.NewServer(redpacktest.WithFreqLimit(0))
-			defer srv.Close()
-			ctx := context.Background()
-			_, err := db.Plan(ctx, basePlan("g"), csvOpener("key,openid,amount\na,oA,100\nb,oB,100\n"))
-			require.NoError(t, err)
-			c, err := db.campaign(ctx, db.sql, "g")
-			require.NoError(t, err)
-			r := &runner{db: db, c: c, opts: RunOptions{Backoff: fastBackoff.withDefaults()}, worker: "w1"}
-			cl, err := r.claim(ctx, 1)
-			require.NoError(t, err)
-			require.NotNil(t, cl)
-			other, err := r.claim(ctx, 2)
-			require.NoError(t, err)
-			require.NotNil(t, other)
-			require.NoError(t, r.record(ctx, other, answer{outcome: outFinal, errCode: "NOTENOUGH"}))
-			_, err = db.sql.ExecContext(ctx, db.q(`UPDATE redpack_rows SET generation = 1 WHERE campaign_id = ? AND seq = 1`), "g")
-			require.NoError(t, err)
-			// A send of generation 1 went out, its answer unseen.
-			_, err = db.sql.ExecContext(ctx, db.q(`INSERT INTO redpack_attempts (campaign_id, seq, n, kind, bill_no, generation, worker, started_at)
-				VALUES (?, 1, 99, 'send', 'GEN1BILL', 1, 'w2', 1)`), "g")
-			require.NoError(t, err)
-			require.NoError(t, r.record(ctx, cl, answer{outcome: outOK}))
-			s, err := db.Summary(ctx, "g")
-			require.NoError(t, err)
-			assert.Equal(t, PauseOperator, s.PauseKind)
-			assert.Contains(t, s.PauseReason, "paid twice")
-			var gen int
-			require.NoError(t, db.sql.QueryRowContext(ctx, db.q(`SELECT generation FROM redpack_rows WHERE campaign_id = ? AND seq = 1`), "g").Scan(&gen))
-			assert.Equal(t, 1, gen, "the row stays on the bill that may have gone out")
+		for _, newBillSent := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/new bill sent %v", kind, newBillSent), func(t *testing.T) {
+				db := openTest(t, kind)
+				srv := redpacktest.NewServer(redpacktest.WithFreqLimit(0))
+				defer srv.Close()
+				ctx := context.Background()
+				_, err := db.Plan(ctx, basePlan("g"), csvOpener("key,openid,amount\na,oA,100\nb,oB,100\n"))
+				require.NoError(t, err)
+				c, err := db.campaign(ctx, db.sql, "g")
+				require.NoError(t, err)
+				r := &runner{db: db, c: c, opts: RunOptions{Backoff: fastBackoff.withDefaults()}, worker: "w1"}
+				cl, err := r.claim(ctx, 1)
+				require.NoError(t, err)
+				require.NotNil(t, cl)
+				other, err := r.claim(ctx, 2)
+				require.NoError(t, err)
+				require.NotNil(t, other)
+				require.NoError(t, r.record(ctx, other, answer{outcome: outFinal, errCode: "NOTENOUGH"}))
+				// The row moves to generation 1; then generation 0's bill
+				// answers OK.
+				status := StatusPlanned
+				if newBillSent {
+					status = StatusUnknown
+				}
+				_, err = db.sql.ExecContext(ctx, db.q(`UPDATE redpack_rows SET generation = 1, bill_no = 'GEN1BILL', status = ? WHERE campaign_id = ? AND seq = 1`), status, "g")
+				require.NoError(t, err)
+				if newBillSent {
+					// A send of generation 1 went out, its answer unseen.
+					_, err = db.sql.ExecContext(ctx, db.q(`INSERT INTO redpack_attempts (campaign_id, seq, n, kind, bill_no, generation, worker, started_at)
+						VALUES (?, 1, 99, 'send', 'GEN1BILL', 1, 'w2', 1)`), "g")
+					require.NoError(t, err)
+				}
+				require.NoError(t, r.record(ctx, cl, answer{outcome: outOK, sendListID: "LIST1"}))
+				s, err := db.Summary(ctx, "g")
+				require.NoError(t, err)
+				assert.Equal(t, PauseOperator, s.PauseKind)
+				var (
+					gen            int
+					bill, st, list string
+				)
+				require.NoError(t, db.sql.QueryRowContext(ctx, db.q(`SELECT generation, bill_no, status, send_listid FROM redpack_rows WHERE campaign_id = ? AND seq = 1`), "g").Scan(&gen, &bill, &st, &list))
+				if newBillSent {
+					assert.Contains(t, s.PauseReason, "paid twice")
+					assert.Equal(t, 1, gen, "the row stays on the bill that may have gone out")
+				} else {
+					assert.Contains(t, s.PauseReason, "back on the bill that paid")
+					assert.Equal(t, []any{0, cl.pay.billNo, StatusPaid, "LIST1"}, []any{gen, bill, st, list}, "the row is back on the bill that paid")
+				}
 
-			rctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-			defer cancel()
-			_, err = db.Run(rctx, "g", RunOptions{Client: testClient(srv), Rate: -1, Backoff: fastBackoff})
-			require.NoError(t, err)
-			s, err = db.Summary(ctx, "g")
-			require.NoError(t, err)
-			assert.Equal(t, StatePaused, s.State, "run does not resume a hold")
-			assert.Contains(t, s.PauseReason, "paid twice")
-			assert.Empty(t, srv.Packets(), "nothing sent while held")
-		})
-	}
-}
-
-// An OK of a generation the row has left, before any send of the new
-// generation went out: the row goes back to the bill that paid, PAID, and
-// the campaign is held for the operator all the same.
-func TestPaidOldGenerationRestoresRow(t *testing.T) {
-	for _, kind := range kinds {
-		t.Run(kind, func(t *testing.T) {
-			db := openTest(t, kind)
-			srv := redpacktest.NewServer(redpacktest.WithFreqLimit(0))
-			defer srv.Close()
-			ctx := context.Background()
-			_, err := db.Plan(ctx, basePlan("g"), csvOpener("key,openid,amount\na,oA,100\nb,oB,100\n"))
-			require.NoError(t, err)
-			c, err := db.campaign(ctx, db.sql, "g")
-			require.NoError(t, err)
-			r := &runner{db: db, c: c, opts: RunOptions{Backoff: fastBackoff.withDefaults()}, worker: "w1"}
-			cl, err := r.claim(ctx, 1)
-			require.NoError(t, err)
-			require.NotNil(t, cl)
-			// The row moves to generation 1 (its new bill never sent), then
-			// generation 0's bill answers OK.
-			_, err = db.sql.ExecContext(ctx, db.q(`UPDATE redpack_rows SET generation = 1, bill_no = 'GEN1BILL', status = ? WHERE campaign_id = ? AND seq = 1`), StatusPlanned, "g")
-			require.NoError(t, err)
-			require.NoError(t, r.record(ctx, cl, answer{outcome: outOK, sendListID: "LIST1"}))
-			var (
-				gen            int
-				bill, st, list string
-			)
-			require.NoError(t, db.sql.QueryRowContext(ctx, db.q(`SELECT generation, bill_no, status, send_listid FROM redpack_rows WHERE campaign_id = ? AND seq = 1`), "g").Scan(&gen, &bill, &st, &list))
-			assert.Equal(t, []any{0, cl.pay.billNo, StatusPaid, "LIST1"}, []any{gen, bill, st, list}, "the row is back on the bill that paid")
-			s, err := db.Summary(ctx, "g")
-			require.NoError(t, err)
-			assert.Equal(t, PauseOperator, s.PauseKind)
-			assert.Contains(t, s.PauseReason, "back on the bill that paid")
-
-			rctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-			defer cancel()
-			_, err = db.Run(rctx, "g", RunOptions{Client: testClient(srv), Rate: -1, Backoff: fastBackoff})
-			require.NoError(t, err)
-			assert.Empty(t, srv.Packets(), "nothing sent while held")
-		})
+				rctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+				defer cancel()
+				_, err = db.Run(rctx, "g", RunOptions{Client: testClient(srv), Rate: -1, Backoff: fastBackoff})
+				require.NoError(t, err)
+				s, err = db.Summary(ctx, "g")
+				require.NoError(t, err)
+				assert.Equal(t, StatePaused, s.State, "run does not resume a hold")
+				assert.Equal(t, PauseOperator, s.PauseKind)
+				if newBillSent {
+					assert.Contains(t, s.PauseReason, "paid twice")
+				} else {
+					assert.Contains(t, s.PauseReason, "back on the bill that paid")
+				}
+				assert.Empty(t, srv.Packets(), "nothing sent while held")
+			})
+		}
 	}
 }
 
