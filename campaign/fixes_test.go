@@ -148,22 +148,14 @@ func TestRecordStaleClaim(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			db := openTest(t, kind)
 			ctx := context.Background()
-			_, err := db.Plan(ctx, basePlan("s"), csvOpener("key,openid,amount\na,oA,100\n"))
-			require.NoError(t, err)
-			c, err := db.campaign(ctx, db.sql, "s")
-			require.NoError(t, err)
-			r := &runner{db: db, c: c, opts: RunOptions{Backoff: fastBackoff.withDefaults()}, worker: "w1"}
+			r := planRunner(t, db, "s", "key,openid,amount\na,oA,100\n")
 			expire := func() {
 				_, err := db.sql.ExecContext(ctx, db.q(`UPDATE redpack_rows SET lease_until = 0 WHERE campaign_id = ?`), "s")
 				require.NoError(t, err)
 			}
-			cl1, err := r.claim(ctx, 1)
-			require.NoError(t, err)
-			require.NotNil(t, cl1)
+			cl1 := mustClaim(t, r, 1)
 			expire()
-			cl2, err := r.claim(ctx, 1)
-			require.NoError(t, err)
-			require.NotNil(t, cl2)
+			cl2 := mustClaim(t, r, 1)
 			bill := cl2.pay.billNo
 			// The stale claim's answers change nothing.
 			require.NoError(t, r.record(ctx, cl1, answer{outcome: outFinal, errCode: "NOTENOUGH"}))
@@ -187,9 +179,7 @@ func TestRecordStaleClaim(t *testing.T) {
 			require.NoError(t, db.Resume(ctx, "s"))
 
 			// An OK of an older generation is never dropped.
-			cl3, err := r.claim(ctx, 1)
-			require.NoError(t, err)
-			require.NotNil(t, cl3)
+			cl3 := mustClaim(t, r, 1)
 			_, err = db.sql.ExecContext(ctx, db.q(`UPDATE redpack_rows SET generation = 1 WHERE campaign_id = ?`), "s")
 			require.NoError(t, err)
 			// ... and a send of generation 1 went out (without one the row
@@ -460,9 +450,7 @@ func TestLeaseOnDatabaseClock(t *testing.T) {
 	require.NoError(t, err)
 	r := &runner{db: db, c: c, opts: RunOptions{Backoff: fastBackoff.withDefaults()}, worker: "w-ahead"}
 	r.skew.Store(skew)
-	cl, err := r.claim(ctx, 1)
-	require.NoError(t, err)
-	require.NotNil(t, cl)
+	mustClaim(t, r, 1)
 	var lease, dbNow int64
 	require.NoError(t, db.sql.QueryRowContext(ctx, `SELECT lease_until, (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT FROM redpack_rows WHERE campaign_id = 'k'`).Scan(&lease, &dbNow))
 	d := time.Duration(lease-dbNow) * time.Microsecond
@@ -478,20 +466,12 @@ func TestMerchantFinalQueryNotSentStaysUnknown(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			db := openTest(t, kind)
 			ctx := context.Background()
-			_, err := db.Plan(ctx, basePlan("n"), csvOpener("key,openid,amount\na,oA,100\n"))
-			require.NoError(t, err)
-			c, err := db.campaign(ctx, db.sql, "n")
-			require.NoError(t, err)
-			r := &runner{db: db, c: c, opts: RunOptions{Backoff: fastBackoff.withDefaults()}, worker: "w1"}
-			cl, err := r.claim(ctx, 1)
-			require.NoError(t, err)
-			require.NotNil(t, cl)
+			r := planRunner(t, db, "n", "key,openid,amount\na,oA,100\n")
+			cl := mustClaim(t, r, 1)
 			require.NoError(t, r.record(ctx, cl, answer{outcome: outFinal, errCode: "NOTENOUGH"}))
 			require.NoError(t, db.Resume(ctx, "n"))
 
-			cl, err = r.claim(ctx, 1)
-			require.NoError(t, err)
-			require.NotNil(t, cl)
+			cl = mustClaim(t, r, 1)
 			require.Equal(t, "query", cl.kind)
 			require.NoError(t, r.record(ctx, cl, answer{outcome: outNotSent, detail: "stopped before sending"}))
 			got := row(t, db, "n", "a").Row
@@ -500,11 +480,9 @@ func TestMerchantFinalQueryNotSentStaysUnknown(t *testing.T) {
 			assert.Equal(t, 0, got.Generation)
 
 			// The query after the fix finds the FAILED record: next bill.
-			_, err = db.sql.ExecContext(ctx, db.q(`UPDATE redpack_rows SET next_at = 0 WHERE campaign_id = ?`), "n")
+			_, err := db.sql.ExecContext(ctx, db.q(`UPDATE redpack_rows SET next_at = 0 WHERE campaign_id = ?`), "n")
 			require.NoError(t, err)
-			cl, err = r.claim(ctx, 1)
-			require.NoError(t, err)
-			require.NotNil(t, cl)
+			cl = mustClaim(t, r, 1)
 			require.Equal(t, "query", cl.kind)
 			require.NoError(t, r.record(ctx, cl, answer{outcome: outFinal, errCode: "FAILED", wxStatus: "FAILED"}))
 			got = row(t, db, "n", "a").Row
@@ -627,17 +605,9 @@ func TestPaidOldGeneration(t *testing.T) {
 				srv := redpacktest.NewServer(redpacktest.WithFreqLimit(0))
 				defer srv.Close()
 				ctx := context.Background()
-				_, err := db.Plan(ctx, basePlan("g"), csvOpener("key,openid,amount\na,oA,100\nb,oB,100\n"))
-				require.NoError(t, err)
-				c, err := db.campaign(ctx, db.sql, "g")
-				require.NoError(t, err)
-				r := &runner{db: db, c: c, opts: RunOptions{Backoff: fastBackoff.withDefaults()}, worker: "w1"}
-				cl, err := r.claim(ctx, 1)
-				require.NoError(t, err)
-				require.NotNil(t, cl)
-				other, err := r.claim(ctx, 2)
-				require.NoError(t, err)
-				require.NotNil(t, other)
+				r := planRunner(t, db, "g", "key,openid,amount\na,oA,100\nb,oB,100\n")
+				cl := mustClaim(t, r, 1)
+				other := mustClaim(t, r, 2)
 				require.NoError(t, r.record(ctx, other, answer{outcome: outFinal, errCode: "NOTENOUGH"}))
 				// The row moves to generation 1; then generation 0's bill
 				// answers OK.
@@ -645,7 +615,7 @@ func TestPaidOldGeneration(t *testing.T) {
 				if newBillSent {
 					status = StatusUnknown
 				}
-				_, err = db.sql.ExecContext(ctx, db.q(`UPDATE redpack_rows SET generation = 1, bill_no = 'GEN1BILL', status = ? WHERE campaign_id = ? AND seq = 1`), status, "g")
+				_, err := db.sql.ExecContext(ctx, db.q(`UPDATE redpack_rows SET generation = 1, bill_no = 'GEN1BILL', status = ? WHERE campaign_id = ? AND seq = 1`), status, "g")
 				require.NoError(t, err)
 				if newBillSent {
 					// A send of generation 1 went out, its answer unseen.
@@ -701,14 +671,8 @@ func TestRetriedConflictPaidThenCrashVerifies(t *testing.T) {
 			srv := redpacktest.NewServer(redpacktest.WithFreqLimit(0))
 			defer srv.Close()
 			ctx := context.Background()
-			_, err := db.Plan(ctx, basePlan("x"), csvOpener("key,openid,amount\na,oA,100\n"))
-			require.NoError(t, err)
-			c, err := db.campaign(ctx, db.sql, "x")
-			require.NoError(t, err)
-			r := &runner{db: db, c: c, opts: RunOptions{Backoff: fastBackoff.withDefaults()}, worker: "w1"}
-			cl, err := r.claim(ctx, 1)
-			require.NoError(t, err)
-			require.NotNil(t, cl)
+			r := planRunner(t, db, "x", "key,openid,amount\na,oA,100\n")
+			cl := mustClaim(t, r, 1)
 			require.NoError(t, r.record(ctx, cl, answer{outcome: outConflict, errCode: "FATAL_ERROR"}))
 			rr, err := db.Retry(ctx, "x", []string{"FATAL_ERROR"})
 			require.NoError(t, err)
@@ -716,9 +680,7 @@ func TestRetriedConflictPaidThenCrashVerifies(t *testing.T) {
 
 			// The new bill is claimed and paid; the process dies before
 			// the answer is recorded.
-			cl, err = r.claim(ctx, 1)
-			require.NoError(t, err)
-			require.NotNil(t, cl)
+			cl = mustClaim(t, r, 1)
 			require.Equal(t, 1, cl.generation)
 			_, err = testClient(srv).Send(ctx, cl.pay.request())
 			require.NoError(t, err)
@@ -745,20 +707,12 @@ func TestRetryRecordMismatchByAdvisedCode(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			db := openTest(t, kind)
 			ctx := context.Background()
-			_, err := db.Plan(ctx, basePlan("m"), csvOpener("key,openid,amount\na,oA,100\n"))
-			require.NoError(t, err)
-			c, err := db.campaign(ctx, db.sql, "m")
-			require.NoError(t, err)
-			r := &runner{db: db, c: c, opts: RunOptions{Backoff: fastBackoff.withDefaults()}, worker: "w1"}
-			cl, err := r.claim(ctx, 1)
-			require.NoError(t, err)
-			require.NotNil(t, cl)
+			r := planRunner(t, db, "m", "key,openid,amount\na,oA,100\n")
+			cl := mustClaim(t, r, 1)
 			require.NoError(t, r.record(ctx, cl, answer{outcome: outPending, errCode: "PROCESSING"}))
-			_, err = db.sql.ExecContext(ctx, db.q(`UPDATE redpack_rows SET next_at = 0 WHERE campaign_id = ?`), "m")
+			_, err := db.sql.ExecContext(ctx, db.q(`UPDATE redpack_rows SET next_at = 0 WHERE campaign_id = ?`), "m")
 			require.NoError(t, err)
-			cl, err = r.claim(ctx, 1)
-			require.NoError(t, err)
-			require.NotNil(t, cl)
+			cl = mustClaim(t, r, 1)
 			require.Equal(t, "query", cl.kind)
 			require.NoError(t, r.record(ctx, cl, answer{outcome: outConflict, errCode: "RECORD_MISMATCH", wxStatus: "SENT"}))
 			got := row(t, db, "m", "a").Row
@@ -774,4 +728,26 @@ func TestRetryRecordMismatchByAdvisedCode(t *testing.T) {
 			assert.Equal(t, StatusPlanned, got.Status)
 		})
 	}
+}
+
+// planRunner plans csv as campaign id on db and returns a runner on it
+// (worker "w1", fast back-off), for tests that drive claim and record by
+// hand.
+func planRunner(t *testing.T, db *DB, id, csv string) *runner {
+	t.Helper()
+	ctx := context.Background()
+	_, err := db.Plan(ctx, basePlan(id), csvOpener(csv))
+	require.NoError(t, err)
+	c, err := db.campaign(ctx, db.sql, id)
+	require.NoError(t, err)
+	return &runner{db: db, c: c, opts: RunOptions{Backoff: fastBackoff.withDefaults()}, worker: "w1"}
+}
+
+// mustClaim claims row seq with r; the row must be claimable.
+func mustClaim(t *testing.T, r *runner, seq int64) *claimed {
+	t.Helper()
+	cl, err := r.claim(context.Background(), seq)
+	require.NoError(t, err)
+	require.NotNil(t, cl)
+	return cl
 }
